@@ -1,1 +1,351 @@
-/* placeholder while the tree is being laid out */
+/* Payload encoding and decoding, one pair per message of proto.h.
+ * Decoding is strict: the JSON must be an object with exactly the listed
+ * members (JSON_STRICT), of the listed types, strings must fit their
+ * buffers and contain no NUL, numbers and enums must be in range. */
+#include "proto.h"
+
+#include <errno.h>
+#include <string.h>
+#include <jansson.h>
+
+static char *dump(json_t *o)
+{
+	char *s;
+
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static json_t *load(const char *json, size_t len)
+{
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+
+	if (o && !json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Copy a decoded string into a fixed buffer: too long or embedded NUL is
+ * malformed rather than truncated. */
+static int copy_str(char *dst, size_t size, const char *s, size_t len)
+{
+	if (len >= size || strlen(s) != len)
+		return -EBADMSG;
+	memcpy(dst, s, len + 1);
+	return 0;
+}
+
+static int in_range(json_int_t v, json_int_t lo, json_int_t hi)
+{
+	return v >= lo && v <= hi;
+}
+
+char *msg_config_encode(const struct msg_config *m)
+{
+	return dump(json_pack("{s:s, s:s, s:i, s:i, s:I, s:I, s:i}", "node", m->node, "address",
+			      m->address, "ipmi_port", m->ipmi_port, "redfish_port",
+			      m->redfish_port, "uid", (json_int_t)m->uid, "gid",
+			      (json_int_t)m->gid, "verbose", m->verbose));
+}
+
+int msg_config_decode(const char *json, size_t len, struct msg_config *m)
+{
+	json_t *o = load(json, len);
+	const char *node, *addr;
+	size_t nl, al;
+	json_int_t ip, rp, uid, gid, verbose;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%, s:s%, s:I, s:I, s:I, s:I, s:I}", "node",
+			   &node, &nl, "address", &addr, &al, "ipmi_port", &ip, "redfish_port",
+			   &rp, "uid", &uid, "gid", &gid, "verbose", &verbose) == 0 &&
+	    in_range(ip, 1, 65535) && in_range(rp, 1, 65535) && in_range(uid, 0, 0xfffffffe) &&
+	    in_range(gid, 0, 0xfffffffe) && in_range(verbose, 0, 9) &&
+	    copy_str(m->node, sizeof(m->node), node, nl) == 0 && nl > 0 &&
+	    copy_str(m->address, sizeof(m->address), addr, al) == 0) {
+		m->ipmi_port = (uint16_t)ip;
+		m->redfish_port = (uint16_t)rp;
+		m->uid = (uint32_t)uid;
+		m->gid = (uint32_t)gid;
+		m->verbose = (int)verbose;
+		r = 0;
+	}
+	json_decref(o);
+	return r;
+}
+
+char *msg_power_encode(const struct msg_power *m)
+{
+	return dump(json_pack("{s:I, s:s}", "id", (json_int_t)m->id, "action",
+			      power_action_name(m->action)));
+}
+
+static int decode_action(const char *name, enum power_action *a)
+{
+	return power_action_parse(name, a) == 0 ? 0 : -EBADMSG;
+}
+
+int msg_power_decode(const char *json, size_t len, struct msg_power *m)
+{
+	json_t *o = load(json, len);
+	json_int_t id;
+	const char *action;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:I, s:s}", "id", &id, "action", &action) ==
+		    0 &&
+	    in_range(id, 0, 0xffffffff) && decode_action(action, &m->action) == 0) {
+		m->id = (uint32_t)id;
+		r = 0;
+	}
+	json_decref(o);
+	return r;
+}
+
+char *msg_power_result_encode(const struct msg_power_result *m)
+{
+	return dump(json_pack("{s:I, s:i, s:s}", "id", (json_int_t)m->id, "result",
+			      (int)m->result, "detail", m->detail));
+}
+
+int msg_power_result_decode(const char *json, size_t len, struct msg_power_result *m)
+{
+	json_t *o = load(json, len);
+	json_int_t id, res;
+	const char *detail;
+	size_t dl;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:I, s:I, s:s%}", "id", &id, "result", &res,
+			   "detail", &detail, &dl) == 0 &&
+	    in_range(id, 0, 0xffffffff) && in_range(res, POWER_OK, POWER_E_BUSY) &&
+	    copy_str(m->detail, sizeof(m->detail), detail, dl) == 0) {
+		m->id = (uint32_t)id;
+		m->result = (enum power_result)res;
+		r = 0;
+	}
+	json_decref(o);
+	return r;
+}
+
+char *msg_qmp_none_encode(const struct msg_qmp_none *m)
+{
+	return dump(json_pack("{s:s}", "reason", m->reason));
+}
+
+int msg_qmp_none_decode(const char *json, size_t len, struct msg_qmp_none *m)
+{
+	json_t *o = load(json, len);
+	const char *reason;
+	size_t rl;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%}", "reason", &reason, &rl) == 0 &&
+	    copy_str(m->reason, sizeof(m->reason), reason, rl) == 0)
+		r = 0;
+	json_decref(o);
+	return r;
+}
+
+char *msg_state_encode(const struct msg_state *m)
+{
+	return dump(json_pack("{s:i, s:I, s:I, s:I, s:b, s:s}", "power", (int)m->power,
+			      "ipmi_rx", (json_int_t)m->ipmi_rx, "redfish_rx",
+			      (json_int_t)m->redfish_rx, "power_actions",
+			      (json_int_t)m->power_actions, "qmp", m->qmp_connected,
+			      "last_error", m->last_error));
+}
+
+int msg_state_decode(const char *json, size_t len, struct msg_state *m)
+{
+	json_t *o = load(json, len);
+	json_int_t power, ipmi, redfish, actions;
+	int qmp;
+	const char *err;
+	size_t el;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:I, s:I, s:I, s:I, s:b, s:s%}", "power",
+			   &power, "ipmi_rx", &ipmi, "redfish_rx", &redfish, "power_actions",
+			   &actions, "qmp", &qmp, "last_error", &err, &el) == 0 &&
+	    in_range(power, POWER_STATE_UNKNOWN, POWER_STATE_POWERING_ON) && ipmi >= 0 &&
+	    redfish >= 0 && actions >= 0 &&
+	    copy_str(m->last_error, sizeof(m->last_error), err, el) == 0) {
+		m->power = (enum power_state)power;
+		m->ipmi_rx = (uint64_t)ipmi;
+		m->redfish_rx = (uint64_t)redfish;
+		m->power_actions = (uint64_t)actions;
+		m->qmp_connected = qmp ? 1 : 0;
+		r = 0;
+	}
+	json_decref(o);
+	return r;
+}
+
+char *msg_empty_encode(void)
+{
+	return dump(json_object());
+}
+
+int msg_empty_decode(const char *json, size_t len)
+{
+	json_t *o = load(json, len);
+	int r = o && json_object_size(o) == 0 ? 0 : -EBADMSG;
+
+	json_decref(o);
+	return r;
+}
+
+char *ctl_status_encode(const struct ctl_status *m)
+{
+	return dump(json_pack("{s:s}", "node", m->node));
+}
+
+int ctl_status_decode(const char *json, size_t len, struct ctl_status *m)
+{
+	json_t *o = load(json, len);
+	const char *node;
+	size_t nl;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%}", "node", &node, &nl) == 0 &&
+	    copy_str(m->node, sizeof(m->node), node, nl) == 0)
+		r = 0;
+	json_decref(o);
+	return r;
+}
+
+char *ctl_power_encode(const struct ctl_power *m)
+{
+	return dump(json_pack("{s:s, s:s}", "node", m->node, "action",
+			      power_action_name(m->action)));
+}
+
+int ctl_power_decode(const char *json, size_t len, struct ctl_power *m)
+{
+	json_t *o = load(json, len);
+	const char *node, *action;
+	size_t nl;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%, s:s}", "node", &node, &nl, "action",
+			   &action) == 0 &&
+	    copy_str(m->node, sizeof(m->node), node, nl) == 0 && nl > 0 &&
+	    decode_action(action, &m->action) == 0)
+		r = 0;
+	json_decref(o);
+	return r;
+}
+
+char *ctl_node_encode(const struct ctl_node *m)
+{
+	return dump(json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "name",
+			      m->name, "address", m->address, "pid", (int)m->pid, "state",
+			      node_state_name(m->state), "power", power_state_name(m->power),
+			      "uptime", (json_int_t)m->uptime_s, "restarts",
+			      (json_int_t)m->restarts, "ipmi_rx", (json_int_t)m->ipmi_rx,
+			      "redfish_rx", (json_int_t)m->redfish_rx, "power_actions",
+			      (json_int_t)m->power_actions, "last_error", m->last_error));
+}
+
+static int parse_node_state(const char *s, enum node_state *ret)
+{
+	for (int i = NODE_WAITING; i <= NODE_FAILED; i++)
+		if (strcmp(s, node_state_name((enum node_state)i)) == 0) {
+			*ret = (enum node_state)i;
+			return 0;
+		}
+	return -EBADMSG;
+}
+
+static int parse_power_state(const char *s, enum power_state *ret)
+{
+	for (int i = POWER_STATE_UNKNOWN; i <= POWER_STATE_POWERING_ON; i++)
+		if (strcmp(s, power_state_name((enum power_state)i)) == 0) {
+			*ret = (enum power_state)i;
+			return 0;
+		}
+	return -EBADMSG;
+}
+
+int ctl_node_decode(const char *json, size_t len, struct ctl_node *m)
+{
+	json_t *o = load(json, len);
+	const char *name, *addr, *state, *power, *err;
+	size_t nl, al, el;
+	json_int_t pid, up, restarts, ipmi, redfish, actions;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT,
+			   "{s:s%, s:s%, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s%}", "name",
+			   &name, &nl, "address", &addr, &al, "pid", &pid, "state", &state,
+			   "power", &power, "uptime", &up, "restarts", &restarts, "ipmi_rx", &ipmi,
+			   "redfish_rx", &redfish, "power_actions", &actions, "last_error", &err,
+			   &el) == 0 &&
+	    copy_str(m->name, sizeof(m->name), name, nl) == 0 &&
+	    copy_str(m->address, sizeof(m->address), addr, al) == 0 &&
+	    copy_str(m->last_error, sizeof(m->last_error), err, el) == 0 &&
+	    in_range(pid, 0, 0x7fffffff) && up >= 0 && in_range(restarts, 0, 0xffffffff) &&
+	    ipmi >= 0 && redfish >= 0 && actions >= 0 &&
+	    parse_node_state(state, &m->state) == 0 && parse_power_state(power, &m->power) == 0) {
+		m->pid = (int32_t)pid;
+		m->uptime_s = (uint64_t)up;
+		m->restarts = (uint32_t)restarts;
+		m->ipmi_rx = (uint64_t)ipmi;
+		m->redfish_rx = (uint64_t)redfish;
+		m->power_actions = (uint64_t)actions;
+		r = 0;
+	}
+	json_decref(o);
+	return r;
+}
+
+char *ctl_result_encode(const struct ctl_result *m)
+{
+	return dump(json_pack("{s:b, s:i, s:s}", "ok", m->ok, "power", (int)m->power, "message",
+			      m->message));
+}
+
+int ctl_result_decode(const char *json, size_t len, struct ctl_result *m)
+{
+	json_t *o = load(json, len);
+	int ok;
+	json_int_t power;
+	const char *msg;
+	size_t ml;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:b, s:I, s:s%}", "ok", &ok, "power", &power,
+			   "message", &msg, &ml) == 0 &&
+	    in_range(power, POWER_OK, POWER_E_BUSY) &&
+	    copy_str(m->message, sizeof(m->message), msg, ml) == 0) {
+		m->ok = ok ? 1 : 0;
+		m->power = (enum power_result)power;
+		r = 0;
+	}
+	json_decref(o);
+	return r;
+}

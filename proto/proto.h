@@ -28,7 +28,8 @@
 #define WORKER_FD_CHANNEL 3 /* socketpair to the supervisor */
 #define WORKER_FD_UDP 4     /* IPMI, bound to ADDR:ipmi-port */
 #define WORKER_FD_TCP 5     /* Redfish, bound to ADDR:redfish-port (not listening) */
-#define WORKER_FD_QMP 6     /* connected QMP socket, or absent (-1) */
+/* The QMP socket is not inherited: the worker asks for it with MSG_QMP_WANT
+ * at start and after every loss, so there is one path for both. */
 
 struct proto_hdr {
 	uint32_t magic;

@@ -1,1 +1,152 @@
-int main(void){return 1;}
+/* vbmc-worker: one node's BMC.  Started by vbmc-supervisor with
+ *   fd 3  the channel (SOCK_SEQPACKET), first message MSG_CONFIG
+ *   fd 4  IPMI UDP socket bound to ADDR:ipmi-port
+ *   fd 5  Redfish TCP socket bound to ADDR:redfish-port
+ * Fixed set-up order: receive the config, build the loop and servers, drop
+ * privileges, install seccomp last, then say READY and ask for QMP. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "worker.h"
+
+#define CONFIG_WAIT_MS 10000
+
+static struct worker_ctx W;
+
+static void check_fds(void)
+{
+	int fds[] = {WORKER_FD_CHANNEL, WORKER_FD_UDP, WORKER_FD_TCP};
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fcntl(fds[i], F_GETFD) < 0)
+			fatalx("fd %d missing: vbmc-worker is started by vbmc-supervisor", fds[i]);
+}
+
+static void receive_config(struct msg_config *cfg)
+{
+	struct pollfd p = {.fd = WORKER_FD_CHANNEL, .events = POLLIN};
+	static struct proto_frame f;
+	int r;
+
+	if (poll(&p, 1, CONFIG_WAIT_MS) != 1)
+		fatalx("no configuration from the supervisor");
+	r = proto_recv(WORKER_FD_CHANNEL, &f);
+	if (r < 0 || f.type != MSG_CONFIG || f.nfds ||
+	    msg_config_decode(f.payload, f.len, cfg) < 0)
+		fatalx("bad configuration message from the supervisor");
+}
+
+/* IPMI is served here once worker/ipmi/ exists; until then every
+ * datagram is counted and dropped, so the status shows what arrives. */
+static void on_udp(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
+		   unsigned flags)
+{
+	if (n > 0) {
+		W.st.ipmi_rx++;
+		channel_report(&W, 0);
+	}
+}
+
+static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char rbuf[2048];
+
+	*buf = uv_buf_init(rbuf, sizeof(rbuf));
+}
+
+static void on_state(void *arg, enum power_state s)
+{
+	log_info("power %s", power_state_name(s));
+	channel_report(&W, 1);
+}
+
+static void on_want_qmp(void *arg)
+{
+	priv_qmp_connect(&W);
+}
+
+static void on_error(void *arg, const char *text)
+{
+	log_warnx("%s", text);
+	strlcpy0(W.st.last_error, text, sizeof(W.st.last_error));
+	channel_report(&W, 1);
+}
+
+static void on_reset(void *arg)
+{
+	log_info("the VM was reset");
+}
+
+static const struct power_callbacks power_cbs = {
+	.state_changed = on_state,
+	.want_qmp = on_want_qmp,
+	.error = on_error,
+	.reset = on_reset,
+};
+
+static void on_sigterm(uv_signal_t *h, int sig)
+{
+	log_info("stopping");
+	/* Everything is process-local; the supervisor reaps us. */
+	exit(0);
+}
+
+static void build(void)
+{
+	struct power_limits lim = {0};
+	int r;
+
+	W.loop = uv_default_loop();
+	channel_start(&W);
+	uv_udp_init(W.loop, &W.udp);
+	r = uv_udp_open(&W.udp, WORKER_FD_UDP);
+	if (r < 0)
+		fatalx("IPMI socket: %s", uv_strerror(r));
+	uv_udp_recv_start(&W.udp, udp_alloc, on_udp);
+	W.power = power_new(W.loop, &lim, &power_cbs, &W);
+	uv_signal_init(W.loop, &W.sig_term);
+	uv_signal_start(&W.sig_term, on_sigterm, SIGTERM);
+}
+
+static int selftest(int argc, char **argv)
+{
+	if (argc != 4)
+		return 2;
+	return sandbox_selftest((uid_t)atoi(argv[2]), (gid_t)atoi(argv[3]));
+}
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	if (argc >= 2 && strcmp(argv[1], "--sandbox-selftest") == 0)
+		return selftest(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	log_init("vbmc-worker", 0);
+	check_fds();
+	receive_config(&W.cfg);
+	log_init("vbmc-worker", W.cfg.verbose);
+	log_set_node(W.cfg.node, W.cfg.address);
+	log_open();
+	build();
+	r = sandbox_drop_privileges(W.cfg.uid, W.cfg.gid);
+	if (r < 0)
+		fatalx("dropping privileges to %u:%u: %s", W.cfg.uid, W.cfg.gid, strerror(-r));
+	r = sandbox_seccomp();
+	if (r < 0)
+		fatalx("installing the seccomp filter: %s", strerror(-r));
+	log_info("serving %s (ipmi udp/%u; uid %u, seccomp on)", W.cfg.address, W.cfg.ipmi_port,
+		 W.cfg.uid);
+	channel_send_ready(&W);
+	power_qmp_attach(W.power, -1);
+	uv_run(W.loop, UV_RUN_DEFAULT);
+	return 0;
+}

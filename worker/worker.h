@@ -1,0 +1,36 @@
+/* The worker's internal interfaces. */
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "proto/proto.h"
+#include "power.h"
+
+struct worker_ctx {
+	uv_loop_t *loop;
+	struct msg_config cfg;
+	struct power *power;
+	uv_poll_t chan_poll;
+	uv_udp_t udp;
+	uv_signal_t sig_term;
+	uv_timer_t report_timer;
+	struct msg_state st; /* what we last told, or will tell, the supervisor */
+	int state_dirty;
+};
+
+/* Supervisor channel (channel.c). */
+void channel_start(struct worker_ctx *w);
+/* Report state now (power changes) or soon (counters). */
+void channel_report(struct worker_ctx *w, int now);
+/* priv_qmp_connect(): the worker may not connect(); the supervisor does it
+ * and answers with MSG_QMP_FD or MSG_QMP_NONE. */
+void priv_qmp_connect(struct worker_ctx *w);
+void channel_send_ready(struct worker_ctx *w);
+
+/* Sandbox (sandbox.c): drop to uid/gid, then seccomp. */
+int sandbox_drop_privileges(uid_t uid, gid_t gid);
+int sandbox_seccomp(void);
+/* `vbmc-worker --sandbox-selftest UID GID`: apply both in a child and show
+ * that files, sockets and exec are out of reach.  Exit status 0 if so. */
+int sandbox_selftest(uid_t uid, gid_t gid);
