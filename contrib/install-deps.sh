@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install everything vbmc needs on Debian 12, from Debian's packages only.
-# Usage: contrib/install-deps.sh [build|test]   (default: test = build + test tools)
+# Usage: contrib/install-deps.sh [build|demo|test]
+#   build: compile vbmc;  demo: + QEMU and the tiny guest's parts;
+#   test (default): + every client and tool the test suite drives.
 # Why each package is here: docs/DEPENDENCIES.md.
 set -eu
 what=${1:-test}
@@ -16,10 +18,13 @@ test_pkgs="qemu-system-x86 busybox-static lz4 cpio python3 python3-pytest
  iproute2 curl ipmitool freeipmi-tools python3-pyghmi redfishtool python3-sushy
  clang libclang-rt-14-dev socat procps"
 
+demo_pkgs="qemu-system-x86 busybox-static lz4 cpio"
+
 case "$what" in
 build) pkgs=$build_pkgs ;;
+demo) pkgs="$build_pkgs $demo_pkgs" ;;
 test) pkgs="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|demo|test]" >&2; exit 2 ;;
 esac
 
 if [ "$(id -u)" -ne 0 ]; then
