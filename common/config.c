@@ -33,7 +33,7 @@
 #define UNIX_USER_MAX 32
 #define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
 #define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-#define CONTROL_SOCKET "/control.sock"
+#define CONTROL_SOCKET "control.sock"
 
 #define DEFAULT_IPMI_PORT 623
 #define DEFAULT_REDFISH_PORT 443
@@ -804,13 +804,13 @@ static void parse_state_dir(struct ctx *x, const struct ynode *v, const char *ke
 static void parse_run_dir(struct ctx *x, const struct ynode *v, const char *key, void *obj)
 {
 	struct config *c = obj;
-	size_t max = SUN_PATH_MAX - strlen(CONTROL_SOCKET);
+	size_t max = SUN_PATH_MAX - strlen("/" CONTROL_SOCKET);
 
 	set_abs_dir(x, v, key, &c->run_dir);
 	/* The control socket lives there and must fit in sun_path. */
 	if (c->run_dir && strlen(c->run_dir) > max) {
 		report(x, &v->mark, key, "too long for %s (at most %zu bytes)",
-		       CONTROL_SOCKET + 1, max);
+		       CONTROL_SOCKET, max);
 		free(c->run_dir);
 		c->run_dir = NULL;
 	}
@@ -1394,19 +1394,62 @@ const struct config_node *config_find_node(const struct config *c, const char *n
 	return NULL;
 }
 
-/* Double-quoted YAML: always valid whatever the string holds. */
-static void print_str(FILE *f, const char *s)
+/* One UTF-8 sequence at s; returns its length, 0 if it is not valid. */
+static size_t utf8_decode(const unsigned char *s, uint32_t *ret)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = *s;
+	static const uint8_t lead_bits[] = { 0, 0, 0x1f, 0x0f, 0x07 };
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	uint32_t cp;
 
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\x%02x", ch);
+	if (n == 0 || s[0] > 0xf4)
+		return 0;
+	cp = s[0] & lead_bits[n];
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	*ret = cp;
+	return n;
+}
+
+/* What YAML lets stand unescaped beyond ASCII; NEL, LS and PS would be
+ * read as line breaks and folded, the rest is refused by parsers. */
+static bool yaml_printable(uint32_t cp)
+{
+	return (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
+	       (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/* Double-quoted YAML: valid whatever the string holds, and read back as
+ * the same bytes as long as they were UTF-8 (all text from YAML is). */
+static void print_str(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*s) {
+		uint32_t cp;
+		size_t n;
+
+		if (*s < 0x80) {
+			if (*s == '"' || *s == '\\')
+				fprintf(f, "\\%c", *s);
+			else if (*s < 0x20 || *s == 0x7f)
+				fprintf(f, "\\x%02x", *s);
+			else
+				fputc(*s, f);
+			s++;
+			continue;
+		}
+		n = utf8_decode(s, &cp);
+		if (n == 0)
+			fprintf(f, "\\x%02x", *s++);
+		else if (yaml_printable(cp))
+			fwrite(s, 1, n, f);
 		else
-			fputc(ch, f);
+			fprintf(f, cp > 0xffff ? "\\U%08x" : "\\u%04x", (unsigned)cp);
+		s += n;
 	}
 	fputc('"', f);
 }

@@ -16,7 +16,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define MAX_CLIENTS 16          /* a flood gets refused, status still answers */
+#define MAX_CLIENTS 16          /* beyond: idle ones closed, else the backlog waits */
 #define CLIENT_IDLE_MS 60000
 
 struct client {
@@ -26,6 +26,7 @@ struct client {
 	uv_timer_t idle;
 	int open_handles;
 	struct node *waiting_on; /* power request in flight */
+	uint64_t last_ms;        /* last request (or the accept) */
 	bool closing;
 };
 
@@ -36,7 +37,19 @@ struct control {
 	char path[PATH_MAX];
 	size_t n_clients;
 	struct client *clients[MAX_CLIENTS];
+	bool paused; /* full: new connections wait in the backlog */
 };
+
+static void on_accept(uv_poll_t *h, int status, int events);
+
+/* Room again (a client left or was answered): take the waiting ones. */
+static void resume_accept(struct control *ctl)
+{
+	if (!ctl->paused)
+		return;
+	ctl->paused = false;
+	uv_poll_start(&ctl->poll, UV_READABLE, on_accept);
+}
 
 static void client_handle_closed(uv_handle_t *h)
 {
@@ -63,6 +76,7 @@ static void client_close(struct client *c)
 	uv_close((uv_handle_t *)&c->poll, client_handle_closed);
 	uv_close((uv_handle_t *)&c->idle, client_handle_closed);
 	close(c->fd);
+	resume_accept(ctl);
 }
 
 static void reply_result(struct client *c, int ok, enum power_result pr, const char *msg)
@@ -182,10 +196,13 @@ static void on_client(uv_poll_t *h, int status, int events)
 		reply_result(c, 0, POWER_OK, "malformed request");
 	}
 	free(f);
-	if (r < 0)
+	if (r < 0) {
 		client_close(c);
-	else
+	} else {
+		c->last_ms = now_ms();
 		uv_timer_again(&c->idle);
+		resume_accept(c->ctl);
+	}
 }
 
 static void on_idle(uv_timer_t *t)
@@ -203,6 +220,29 @@ static bool peer_allowed(int fd)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
+/* Full: close the client idle longest that has nothing in flight and
+ * nothing unread (every request of it answered, or it never asked), so
+ * that idle connections cannot keep status from answering.  False if
+ * every client is busy. */
+static bool evict_idle(struct control *ctl)
+{
+	struct client *victim = NULL;
+	char b;
+
+	for (size_t i = 0; i < ctl->n_clients; i++) {
+		struct client *c = ctl->clients[i];
+		if (c->waiting_on || (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0))
+			continue;
+		if (!victim || c->last_ms < victim->last_ms)
+			victim = c;
+	}
+	if (!victim)
+		return false;
+	log_debugx("control: %zu clients: closing an idle one", ctl->n_clients);
+	client_close(victim);
+	return true;
+}
+
 static void accept_one(struct control *ctl, int fd)
 {
 	struct client *c;
@@ -212,15 +252,11 @@ static void accept_one(struct control *ctl, int fd)
 		close(fd);
 		return;
 	}
-	if (ctl->n_clients == MAX_CLIENTS) {
-		log_warnx("control: too many clients; refusing one");
-		close(fd);
-		return;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->ctl = ctl;
 	c->fd = fd;
 	c->open_handles = 2;
+	c->last_ms = now_ms();
 	uv_poll_init(ctl->sup->loop, &c->poll, fd);
 	c->poll.data = c;
 	uv_timer_init(ctl->sup->loop, &c->idle);
@@ -235,7 +271,16 @@ static void on_accept(uv_poll_t *h, int status, int events)
 	struct control *ctl = h->data;
 
 	for (int i = 0; i < 16; i++) {
-		int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int fd;
+
+		if (ctl->n_clients == MAX_CLIENTS && !evict_idle(ctl)) {
+			/* every client has a request in flight: the next ones
+			 * wait in the listen backlog until one is answered */
+			uv_poll_stop(&ctl->poll);
+			ctl->paused = true;
+			return;
+		}
+		fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return; /* EAGAIN, or EMFILE: the next poll retries */
 		accept_one(ctl, fd);

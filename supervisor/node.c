@@ -174,6 +174,8 @@ static void node_set_address(struct node *n, const struct net_addr *a, bool save
 	n->backoff_ms = BACKOFF_MIN_MS;
 	if (n->w) {
 		n->stop_requested = true;
+		/* the old worker still serves the old address: not "serving" here */
+		set_state(n, NODE_STARTING);
 		worker_stop(n->w); /* node_worker_exited() spawns at the new address */
 	}
 	else

@@ -25,15 +25,15 @@
 
 #include "power.h"
 
-#define POWER_QUEUE_MAX 4
-#define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 5000
-#define DEFAULT_QMP_TIMEOUT_MS 5000
-#define DEFAULT_SOFT_OFF_MS 120000
+#define POWER_QUEUE_MAX		4
+#define BACKOFF_MIN_MS		500
+#define BACKOFF_MAX_MS		5000
+#define DEFAULT_QMP_TIMEOUT_MS	5000
+#define DEFAULT_SOFT_OFF_MS	120000
 #define DEFAULT_RESTART_WAIT_MS 60000
 
 enum link {
-	LINK_DOWN,       /* no fd: want_qmp asked or about to be */
+	LINK_DOWN,	 /* no fd: want_qmp asked or about to be */
 	LINK_CONNECTING, /* fd attached, state not known yet */
 	LINK_UP,
 };
@@ -46,26 +46,29 @@ enum wait {
 
 /* What an action does once it has been decided that QEMU must be asked. */
 struct plan {
-	const char *steps[4];  /* QMP commands, in order, NULL-terminated */
+	const char *steps[4];	/* QMP commands, in order, NULL-terminated */
 	enum power_state shows; /* shown while running; UNKNOWN: the VM's own state */
-	enum wait then;         /* background wait started on success */
-	const char *done;       /* detail of the successful answer */
+	enum wait then;		/* background wait started on success */
+	const char *done;	/* detail of the successful answer */
 };
 
+/* Zero fields: no overlay (the VM's own state shows), no wait afterwards. */
+/* clang-format off */
 static const struct plan plans[POWER_ACTION_COUNT] = {
 	/* From 'shutdown' cont alone fails ("Resetting the Virtual Machine is
 	 * required"); a reset first makes it a cold boot from any state. */
-	[POWER_ON] = {{"system_reset", "cont"}, POWER_STATE_POWERING_ON, WAIT_NONE, "powered on"},
-	[POWER_OFF] = {{"stop"}, POWER_STATE_UNKNOWN, WAIT_NONE, "powered off"},
-	[POWER_SOFT] = {{"system_powerdown"}, POWER_STATE_UNKNOWN, WAIT_SOFT_OFF,
-			"power button pressed"},
-	[POWER_RESET] = {{"system_reset"}, POWER_STATE_UNKNOWN, WAIT_NONE, "reset"},
-	[POWER_CYCLE] = {{"stop", "system_reset", "cont"}, POWER_STATE_UNKNOWN, WAIT_NONE,
-			 "power cycled"},
-	[POWER_NMI] = {{"inject-nmi"}, POWER_STATE_UNKNOWN, WAIT_NONE, "NMI injected"},
-	[POWER_GRACEFUL_RESTART] = {{"system_powerdown"}, POWER_STATE_UNKNOWN, WAIT_RESTART,
-				    "power button pressed, restart follows"},
+	[POWER_ON] = { .steps = {"system_reset", "cont"}, .shows = POWER_STATE_POWERING_ON,
+		       .done = "powered on" },
+	[POWER_OFF] = { .steps = {"stop"}, .done = "powered off" },
+	[POWER_SOFT] = { .steps = {"system_powerdown"}, .then = WAIT_SOFT_OFF,
+			 .done = "power button pressed" },
+	[POWER_RESET] = { .steps = {"system_reset"}, .done = "reset" },
+	[POWER_CYCLE] = { .steps = {"stop", "system_reset", "cont"}, .done = "power cycled" },
+	[POWER_NMI] = { .steps = {"inject-nmi"}, .done = "NMI injected" },
+	[POWER_GRACEFUL_RESTART] = { .steps = {"system_powerdown"}, .then = WAIT_RESTART,
+				     .done = "power button pressed, restart follows" },
 };
+/* clang-format on */
 
 struct power_req {
 	struct power_req *next;
@@ -304,8 +307,7 @@ static void step_send(struct power *p, struct power_req *r)
 
 /* Answers that need no QEMU: the VM is already there, or the action needs
  * a running VM.  Returns true if *res and *detail were set. */
-static bool answer_now(enum power_action a, bool on, enum power_result *res,
-		       const char **detail)
+static bool answer_now(enum power_action a, bool on, enum power_result *res, const char **detail)
 {
 	if (a == POWER_ON) {
 		*res = POWER_OK;
@@ -522,9 +524,9 @@ static void on_lost(void *arg, const char *reason)
 }
 
 static const struct qmp_callbacks qmp_cbs = {
-	.ready = on_ready,
-	.event = on_event,
-	.lost = on_lost,
+    .ready = on_ready,
+    .event = on_event,
+    .lost = on_lost,
 };
 
 void power_qmp_attach(struct power *p, int fd)

@@ -23,8 +23,8 @@
 #include "qmp.h"
 
 #define QMP_GREETING_MS 5000 /* QEMU greets at once; silence means a hung peer */
-#define QMP_READ_CHUNK 16384
-#define QMP_BUF_MIN 4096
+#define QMP_READ_CHUNK	16384
+#define QMP_BUF_MIN	4096
 
 struct qmp_cmd {
 	struct qmp_cmd *next;
@@ -36,7 +36,7 @@ struct qmp_cmd {
 };
 
 struct qmp_conn {
-	struct qmp *q;     /* NULL once closing: ignore whatever still arrives */
+	struct qmp *q;	   /* NULL once closing: ignore whatever still arrives */
 	struct qmp *owner; /* holds a reference until both handles are closed */
 	uv_pipe_t pipe;
 	uv_timer_t greeting;
@@ -378,8 +378,8 @@ static int cmd_send(struct qmp *q, const char *name, json_t *args, unsigned time
 	return 0;
 }
 
-int qmp_command(struct qmp *q, const char *cmd, json_t *args, unsigned timeout_ms,
-		qmp_reply_cb cb, void *arg)
+int qmp_command(struct qmp *q, const char *cmd, json_t *args, unsigned timeout_ms, qmp_reply_cb cb,
+		void *arg)
 {
 	if (!qmp_is_ready(q) || q->freed) {
 		json_decref(args);

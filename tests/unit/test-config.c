@@ -12,19 +12,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
-
-static unsigned passed, failed;
-
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (cond) {                                                            \
-			passed++;                                                      \
-		} else {                                                               \
-			failed++;                                                      \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
-				#cond);                                                \
-		}                                                                      \
-	} while (0)
+#include "tap.h"
 
 static char tmpdir[] = "/tmp/vbmc-test-config-XXXXXX";
 static char cfgname[PATH_MAX]; /* tmpdir/vbmc.yml: relative paths resolve to tmpdir */
@@ -356,11 +344,14 @@ static void test_round_trip(void)
 	/* Strings that need quoting survive. */
 	c = NULL;
 	CHECK(parse("networks: ['::/0']\nnodes:\n"
-		    "  - {name: n, qmp: '/r/a \"b\" \\c #d: e', announce: \"/r/\\x01\\t\"}\n",
+		    "  - {name: n, qmp: '/r/a \"b\" \\c #d: e',\n"
+		    "     announce: \"/r/\\x01\\t\\x85\\x80\\u2028\\ufeff\xc3\xa4\\U0001F600\"}\n",
 		    &c, &errs) == 0);
 	free(errs);
 	if (c) {
 		CHECK(str_is(c->nodes[0].qmp, "/r/a \"b\" \\c #d: e"));
+		CHECK(str_is(c->nodes[0].announce, "/r/\x01\t\xc2\x85\xc2\x80\xe2\x80\xa8"
+						   "\xef\xbb\xbf\xc3\xa4\xf0\x9f\x98\x80"));
 		round_trip(c);
 	}
 	config_free(c);
@@ -908,6 +899,5 @@ int main(void)
 	test_load();
 
 	cleanup();
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_done();
 }

@@ -6,19 +6,7 @@
 #include <string.h>
 
 #include "common/net.h"
-
-static unsigned passed, failed;
-
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (cond) {                                                            \
-			passed++;                                                      \
-		} else {                                                               \
-			failed++;                                                      \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, \
-				#cond);                                                \
-		}                                                                      \
-	} while (0)
+#include "tap.h"
 
 static struct net_addr addr(const char *s)
 {
@@ -279,6 +267,5 @@ int main(void)
 	test_predicates();
 	test_str();
 	test_sockaddr();
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_done();
 }
