@@ -238,7 +238,7 @@ static bool evict_idle(struct control *ctl)
 	}
 	if (!victim)
 		return false;
-	log_debugx("control: %zu clients: closing an idle one", ctl->n_clients);
+	log_debug("control: %zu clients: closing an idle one", ctl->n_clients);
 	client_close(victim);
 	return true;
 }

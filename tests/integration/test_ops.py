@@ -436,7 +436,8 @@ def test_control_concurrent_status(one):
         node = json.loads(out)["nodes"][0]
         assert node["name"] == "op1" and node["pid"] == st["pid"]
     assert took < 20, took
-    # raw connections all at once (no process start-up to spread them out)
+    # raw requests all at once (no process start-up to spread them out):
+    # more than the supervisor serves at a time; the rest wait in the backlog
     socks = []
     path = str(one.sup.dir / "run" / "control.sock")
     payload = json.dumps({"node": "op1"}).encode()
@@ -444,11 +445,10 @@ def test_control_concurrent_status(one):
     try:
         for _ in range(n):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.connect(path)  # blocking, as the CLI's
             s.settimeout(10)
-            s.connect(path)
-            socks.append(s)
-        for s in socks:
             s.send(frame)
+            socks.append(s)
         answered = 0
         for s in socks:
             types = []
@@ -468,6 +468,28 @@ def test_control_concurrent_status(one):
         for s in socks:
             s.close()
     assert one.sup.node("op1")["pid"] == st["pid"]
+
+
+def test_control_idle_flood(one):
+    """Connections that never ask anything cannot keep status from
+    answering: the supervisor closes idle ones when it is full."""
+    one.announce("op1", "127.0.10.177")
+    path = str(one.sup.dir / "run" / "control.sock")
+    socks = []
+    try:
+        for _ in range(40):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            s.settimeout(10)
+            s.connect(path)
+            socks.append(s)
+        for _ in range(3):
+            r = one.sup.cli("status", timeout=20)
+            assert r.returncode == 0 and "op1: 127.0.10.177" in r.stdout, r
+    finally:
+        for s in socks:
+            s.close()
+    r = one.sup.cli("status", timeout=20)
+    assert r.returncode == 0, r
 
 
 # -- interface: (network namespace) ---------------------------------------------
