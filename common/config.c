@@ -26,20 +26,20 @@
 /* The schema nests at most three containers deep: top, users, users[i]. */
 #define TREE_DEPTH_MAX 3
 #define TREE_NODES_MAX 65536
-#define ERRORS_MAX 100
-#define KEY_TEXT_MAX 128
-#define QUOTE_MAX 72
-#define USER_NAME_MAX 16 /* IPMI user names are at most 16 bytes */
-#define UNIX_USER_MAX 32
-#define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
-#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+#define ERRORS_MAX     100
+#define KEY_TEXT_MAX   128
+#define QUOTE_MAX      72
+#define USER_NAME_MAX  16 /* IPMI user names are at most 16 bytes */
+#define UNIX_USER_MAX  32
+#define IFNAME_MAX     15 /* IFNAMSIZ - 1 */
+#define SUN_PATH_MAX   (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 #define CONTROL_SOCKET "control.sock"
 
-#define DEFAULT_IPMI_PORT 623
+#define DEFAULT_IPMI_PORT    623
 #define DEFAULT_REDFISH_PORT 443
-#define DEFAULT_STATE_DIR "/var/lib/vbmc"
-#define DEFAULT_RUN_DIR "/run/vbmc"
-#define DEFAULT_USER "vbmc"
+#define DEFAULT_STATE_DIR    "/var/lib/vbmc"
+#define DEFAULT_RUN_DIR	     "/run/vbmc"
+#define DEFAULT_USER	     "vbmc"
 
 /* ---- collected error text ---------------------------------------------- */
 
@@ -76,7 +76,8 @@ static void errbuf_vadd(struct errbuf *e, const char *fmt, va_list ap)
 	e->len += n;
 }
 
-static void errbuf_add(struct errbuf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errbuf_add(struct errbuf *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void errbuf_add(struct errbuf *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -141,7 +142,7 @@ static void report_at(struct ctx *x, size_t line, size_t col, const char *key, c
 }
 
 static void report(struct ctx *x, const yaml_mark_t *m, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void report(struct ctx *x, const yaml_mark_t *m, const char *key, const char *fmt, ...)
 {
 	va_list ap;
@@ -187,9 +188,9 @@ struct ynode {
 	enum ytype type;
 	yaml_mark_t mark;
 	const char *why; /* Y_BAD */
-	char *str;       /* Y_SCALAR, NUL-terminated copy */
+	char *str;	 /* Y_SCALAR, NUL-terminated copy */
 	size_t len;
-	bool plain; /* plain style and no tag: may be null or a number */
+	bool plain;	    /* plain style and no tag: may be null or a number */
 	struct ynode **kid; /* Y_MAP: key, value, key, value... */
 	size_t n, cap;
 };
@@ -379,7 +380,7 @@ static int syntax_error(struct ctx *x, const yaml_parser_t *p)
 
 static int load_tree(struct ctx *x, struct ynode **ret)
 {
-	struct loader l = { .x = x };
+	struct loader l = {.x = x};
 	yaml_parser_t p;
 	int r = 0;
 
@@ -493,7 +494,7 @@ static char *path_resolve(struct ctx *x, const char *p)
 
 static bool is_null(const struct ynode *y)
 {
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
 
 	if (y->type != Y_SCALAR || !y->plain)
 		return false;
@@ -518,9 +519,9 @@ static const char *type_name(const struct ynode *y)
 static bool expect(struct ctx *x, const struct ynode *y, const char *key, enum ytype type)
 {
 	static const char *const want[] = {
-		[Y_SCALAR] = "a scalar",
-		[Y_SEQ] = "a sequence",
-		[Y_MAP] = "a mapping",
+	    [Y_SCALAR] = "a scalar",
+	    [Y_SEQ] = "a sequence",
+	    [Y_MAP] = "a mapping",
 	};
 
 	if (y->type == type)
@@ -620,7 +621,7 @@ static void unknown_key(struct ctx *x, const struct ynode *k, const char *parent
 static unsigned walk_map(struct ctx *x, const struct ynode *m, const char *parent,
 			 const struct field *f, size_t nf, void *obj)
 {
-	const struct ynode *seen[16] = { NULL };
+	const struct ynode *seen[16] = {NULL};
 	char kb[KEY_TEXT_MAX];
 	unsigned mask = 0;
 
@@ -713,7 +714,8 @@ static void parse_networks(struct ctx *x, const struct ynode *v, const char *key
 			report(x, &y->mark, kb, "'%s' is not a network (ADDRESS/PREFIX)",
 			       quote(s, y->len, q));
 		else if (net_addr_is_v4mapped(&cidr.addr))
-			report(x, &y->mark, kb, "IPv4-mapped IPv6 is not allowed: write the IPv4 network");
+			report(x, &y->mark, kb,
+			       "IPv4-mapped IPv6 is not allowed: write the IPv4 network");
 		else
 			c->networks[c->n_networks++] = cidr;
 	}
@@ -769,8 +771,8 @@ static void parse_redfish_port(struct ctx *x, const struct ynode *v, const char 
 }
 
 static const struct field port_fields[] = {
-	{ "ipmi", parse_ipmi_port, false },
-	{ "redfish", parse_redfish_port, false },
+    {"ipmi", parse_ipmi_port, false},
+    {"redfish", parse_redfish_port, false},
 };
 
 static void parse_ports(struct ctx *x, const struct ynode *v, const char *key, void *obj)
@@ -809,8 +811,8 @@ static void parse_run_dir(struct ctx *x, const struct ynode *v, const char *key,
 	set_abs_dir(x, v, key, &c->run_dir);
 	/* The control socket lives there and must fit in sun_path. */
 	if (c->run_dir && strlen(c->run_dir) > max) {
-		report(x, &v->mark, key, "too long for %s (at most %zu bytes)",
-		       CONTROL_SOCKET, max);
+		report(x, &v->mark, key, "too long for %s (at most %zu bytes)", CONTROL_SOCKET,
+		       max);
 		free(c->run_dir);
 		c->run_dir = NULL;
 	}
@@ -899,7 +901,8 @@ static int password_open(struct ctx *x, const struct ynode *v, const char *key, 
 	if (st.st_mode & 077) {
 		report(x, &v->mark, key,
 		       "password file %s is accessible by group or others (mode %04o), "
-		       "it must be 0600 or stricter", path, (unsigned)(st.st_mode & 07777));
+		       "it must be 0600 or stricter",
+		       path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}
@@ -925,8 +928,8 @@ static ssize_t read_some(int fd, char *buf, size_t size)
 	return n;
 }
 
-static void check_password(struct ctx *x, const struct ynode *v, const char *key,
-			   const char *path, const char *buf, size_t n, struct config_user *u)
+static void check_password(struct ctx *x, const struct ynode *v, const char *key, const char *path,
+			   const char *buf, size_t n, struct config_user *u)
 {
 	if (n > 0 && buf[n - 1] == '\n')
 		n -= (n > 1 && buf[n - 2] == '\r') ? 2 : 1;
@@ -971,7 +974,7 @@ static void parse_password_file(struct ctx *x, const struct ynode *v, const char
 
 static void parse_role(struct ctx *x, const struct ynode *v, const char *key, void *obj)
 {
-	static const enum role roles[] = { ROLE_ADMINISTRATOR, ROLE_OPERATOR, ROLE_READONLY };
+	static const enum role roles[] = {ROLE_ADMINISTRATOR, ROLE_OPERATOR, ROLE_READONLY};
 	struct config_user *u = obj;
 	char q[QUOTE_MAX];
 	const char *s = get_str(x, v, key, 64);
@@ -989,9 +992,9 @@ static void parse_role(struct ctx *x, const struct ynode *v, const char *key, vo
 }
 
 static const struct field user_fields[] = {
-	{ "name", parse_user_name, true },
-	{ "password-file", parse_password_file, true },
-	{ "role", parse_role, true },
+    {"name", parse_user_name, true},
+    {"password-file", parse_password_file, true},
+    {"role", parse_role, true},
 };
 
 static void parse_users(struct ctx *x, const struct ynode *v, const char *key, void *obj)
@@ -1032,8 +1035,8 @@ static void parse_tls_key(struct ctx *x, const struct ynode *v, const char *key,
 }
 
 static const struct field tls_fields[] = {
-	{ "cert", parse_tls_cert, false },
-	{ "key", parse_tls_key, false },
+    {"cert", parse_tls_cert, false},
+    {"key", parse_tls_key, false},
 };
 
 static void parse_tls(struct ctx *x, const struct ynode *v, const char *key, void *obj)
@@ -1073,7 +1076,8 @@ static void parse_node_name(struct ctx *x, const struct ynode *v, const char *ke
 	}
 	for (size_t j = 0; j < idx; j++) {
 		if (x->c->nodes[j].name && strcmp(x->c->nodes[j].name, s) == 0) {
-			report(x, &v->mark, key, "duplicate node name '%s' (also nodes[%zu])", s, j);
+			report(x, &v->mark, key, "duplicate node name '%s' (also nodes[%zu])", s,
+			       j);
 			break;
 		}
 	}
@@ -1134,9 +1138,9 @@ static void parse_node_announce(struct ctx *x, const struct ynode *v, const char
 }
 
 static const struct field node_fields[] = {
-	{ "name", parse_node_name, true },
-	{ "qmp", parse_node_qmp, true },
-	{ "announce", parse_node_announce, true },
+    {"name", parse_node_name, true},
+    {"qmp", parse_node_qmp, true},
+    {"announce", parse_node_announce, true},
 };
 
 static void parse_nodes(struct ctx *x, const struct ynode *v, const char *key, void *obj)
@@ -1167,15 +1171,11 @@ static void parse_nodes(struct ctx *x, const struct ynode *v, const char *key, v
 /* ---- top level --------------------------------------------------------- */
 
 static const struct field top_fields[] = {
-	{ "networks", parse_networks, true },
-	{ "interface", parse_interface, false },
-	{ "ports", parse_ports, false },
-	{ "state-dir", parse_state_dir, false },
-	{ "run-dir", parse_run_dir, false },
-	{ "user", parse_unix_user, false },
-	{ "users", parse_users, false },
-	{ "tls", parse_tls, false },
-	{ "nodes", parse_nodes, true },
+    {"networks", parse_networks, true}, {"interface", parse_interface, false},
+    {"ports", parse_ports, false},	{"state-dir", parse_state_dir, false},
+    {"run-dir", parse_run_dir, false},	{"user", parse_unix_user, false},
+    {"users", parse_users, false},	{"tls", parse_tls, false},
+    {"nodes", parse_nodes, true},
 };
 
 static void set_default(struct ctx *x, char **dst, const char *value)
@@ -1186,7 +1186,7 @@ static void set_default(struct ctx *x, char **dst, const char *value)
 
 static void walk_config(struct ctx *x, const struct ynode *root)
 {
-	static const struct ynode empty = { .type = Y_MAP };
+	static const struct ynode empty = {.type = Y_MAP};
 	struct config *c = x->c;
 
 	/* An empty file is an empty mapping: it reports what is missing. */
@@ -1240,9 +1240,9 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 		 char **ret_errors)
 {
 	struct ctx x = {
-		.name = name ? name : "(config)",
-		.text = text ? text : "",
-		.len = text ? len : 0,
+	    .name = name ? name : "(config)",
+	    .text = text ? text : "",
+	    .len = text ? len : 0,
 	};
 	int r;
 
@@ -1327,8 +1327,8 @@ int config_load(const char *path, struct config **ret, char **ret_errors)
 		*ret_errors = NULL;
 	r = read_text(path, &text, &len);
 	if (r < 0) {
-		if (ret_errors && asprintf(ret_errors, "%s: cannot read: %s\n", path,
-					   strerror(-r)) < 0)
+		if (ret_errors &&
+		    asprintf(ret_errors, "%s: cannot read: %s\n", path, strerror(-r)) < 0)
 			*ret_errors = NULL;
 		return r;
 	}
@@ -1397,7 +1397,7 @@ const struct config_node *config_find_node(const struct config *c, const char *n
 /* One UTF-8 sequence at s; returns its length, 0 if it is not valid. */
 static size_t utf8_decode(const unsigned char *s, uint32_t *ret)
 {
-	static const uint8_t lead_bits[] = { 0, 0, 0x1f, 0x0f, 0x07 };
+	static const uint8_t lead_bits[] = {0, 0, 0x1f, 0x0f, 0x07};
 	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
 	uint32_t cp;
 

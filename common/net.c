@@ -171,7 +171,7 @@ bool net_addr_is_multicast(const struct net_addr *a)
 
 bool net_addr_is_broadcast(const struct net_addr *a)
 {
-	static const uint8_t all_ones[4] = { 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t all_ones[4] = {0xff, 0xff, 0xff, 0xff};
 
 	return a->family == AF_INET && memcmp(a->bytes, all_ones, 4) == 0;
 }

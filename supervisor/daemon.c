@@ -129,12 +129,7 @@ static void reconcile_node(struct sup *s, struct node *n, const struct config_no
 	if (n->has_addr && !addr_network_of(&n->addr, s->cfg->networks, s->cfg->n_networks)) {
 		log_node(LOG_WARNING, n->name, n->addr_text,
 			 "address no longer inside the configured networks: BMC stopped");
-		n->has_addr = false;
-		n->state = NODE_WAITING;
-		if (n->w) {
-			n->stop_requested = true;
-			worker_stop(n->w);
-		}
+		node_drop_address(n);
 		return;
 	}
 	if (paths || globals) {

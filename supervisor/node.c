@@ -79,21 +79,21 @@ static void node_free(struct node *n)
 
 static void link_del(struct node *n)
 {
-	const struct config *c = n->sup->cfg;
-	const struct net_cidr *net;
 	int r;
 
 	if (!n->addr_on_link)
 		return;
 	n->addr_on_link = false;
-	net = addr_network_of(&n->addr, c->networks, c->n_networks);
-	r = nl_addr_del(c->interface, &n->addr, net ? net->prefix : 32);
+	/* where we added it, not what the (maybe reloaded) config says now */
+	r = nl_addr_del(n->link_if, &n->addr, n->link_prefix);
 	if (r < 0 && r != -EADDRNOTAVAIL && r != -ENODEV)
 		log_node(LOG_WARNING, n->name, n->addr_text, "removing %s from %s: %s",
-			 n->addr_text, c->interface, strerror(-r));
+			 n->addr_text, n->link_if, strerror(-r));
 	else
 		log_node(LOG_INFO, n->name, n->addr_text, "removed %s from %s", n->addr_text,
-			 c->interface);
+			 n->link_if);
+	free(n->link_if);
+	n->link_if = NULL;
 }
 
 static int link_add(struct node *n)
@@ -113,6 +113,8 @@ static int link_add(struct node *n)
 	}
 	/* EEXIST: left by an earlier run of ours (state restored): adopt it. */
 	n->addr_on_link = true;
+	n->link_if = xstrdup(c->interface);
+	n->link_prefix = net ? net->prefix : 32;
 	log_node(LOG_INFO, n->name, n->addr_text, "%s %s on %s",
 		 r == -EEXIST ? "adopted" : "added", n->addr_text, c->interface);
 	return 0;
@@ -143,6 +145,10 @@ static void node_spawn(struct node *n)
 
 	if (n->w || !n->has_addr || n->removing || n->sup->stopping)
 		return;
+	/* interface: changed or gone (reload): take the address off the old link */
+	if (n->addr_on_link &&
+	    (!n->sup->cfg->interface || strcmp(n->link_if, n->sup->cfg->interface) != 0))
+		link_del(n);
 	if (n->sup->cfg->interface && !n->addr_on_link && link_add(n) < 0) {
 		set_state(n, NODE_FAILED);
 		schedule_retry(n);
@@ -351,6 +357,17 @@ void node_worker_exited(struct node *n, int64_t status, int term_signal)
 		n->backoff_ms = BACKOFF_MIN_MS;
 	set_state(n, NODE_RESTARTING);
 	schedule_retry(n);
+}
+
+void node_drop_address(struct node *n)
+{
+	link_del(n);
+	n->has_addr = false;
+	set_state(n, NODE_WAITING);
+	if (n->w) {
+		n->stop_requested = true;
+		worker_stop(n->w);
+	}
 }
 
 void node_restart(struct node *n)

@@ -72,7 +72,9 @@ struct node {
 	bool has_addr;
 	struct net_addr addr;
 	char addr_text[NET_ADDRSTRLEN];
-	bool addr_on_link; /* we put addr on cfg->interface */
+	bool addr_on_link; /* we put addr on link_if */
+	char *link_if;     /* the link and prefix we added it with: the */
+	unsigned link_prefix; /* config may have changed since (reload) */
 	struct announce *ann;
 	struct worker *w;
 	uint32_t restarts;
@@ -98,6 +100,8 @@ void node_worker_state(struct node *n, const struct msg_state *m);
 void node_worker_exited(struct node *n, int64_t status, int term_signal);
 /* Restart the worker (config change): keep the address if still valid. */
 void node_restart(struct node *n);
+/* The address is no longer allowed (reload): stop the BMC, take it off the link. */
+void node_drop_address(struct node *n);
 void node_status(const struct node *n, struct ctl_node *ret);
 void node_set_error(struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

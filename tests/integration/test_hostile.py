@@ -199,6 +199,12 @@ HOSTILE = [
      "not an IPv4 or IPv6 address literal"),
     ("high-bytes", b"\xff\xfe127.0.10.153\xc0\x80\n", "not an IPv4 or IPv6 address literal"),
     ("format-string", b"%s%n%x%p\n", "not an IPv4 or IPv6 address literal"),
+    ("inet_aton-hex", b"0x7f.0.10.153\n", "not an IPv4 or IPv6 address literal"),
+    ("inet_aton-short", b"127.1\n", "not an IPv4 or IPv6 address literal"),
+    ("two-addresses", b"127.0.10.153 127.0.10.154\n", "not an IPv4 or IPv6 address literal"),
+    ("zone", b"127.0.10.153%lo\n", "not an IPv4 or IPv6 address literal"),
+    ("v4-mapped", b"::ffff:127.0.10.153\n", "IPv4-mapped IPv6 address"),
+    ("link-local6", b"fe80::1\n", "IPv6 link-local address"),
 ]
 
 
@@ -307,6 +313,22 @@ def test_new_address_moves_bmc(pair):
     # and the state file remembers the new addresses
     state = "".join(p.read_text() for p in (pair.sup.dir / "state").iterdir() if p.is_file())
     assert ADDR_B2 in state
+
+
+def test_address_handover(pair):
+    """hb moves away from an address and ha takes it at once, while hb's
+    old worker may still hold its sockets: ha gets it (after a retry)."""
+    pair.serve("ha", ADDR_A)
+    pair.serve("hb", ADDR_B)
+    pair.ann["hb"].send(ADDR_B2 + "\n")
+    pair.log.wait("hb", f"BMC moves from {ADDR_B} to {ADDR_B2}")
+    pair.ann["ha"].send(ADDR_B + "\n")
+    a = pair.sup.wait_node("ha", address=ADDR_B, state="serving", power="on")
+    b = pair.sup.wait_node("hb", address=ADDR_B2, state="serving", power="on")
+    assert a["pid"] != b["pid"]
+    port = pair.sup.ipmi_port
+    wait_until(lambda: ADDR_A not in udp_listeners(port), 5, what="ha's old socket gone")
+    assert {ADDR_B, ADDR_B2} <= udp_listeners(port)
 
 
 def test_announce_port_eof_and_reconnect(pair):

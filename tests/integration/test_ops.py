@@ -479,8 +479,7 @@ def test_control_idle_flood(one):
     try:
         for _ in range(40):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            s.settimeout(10)
-            s.connect(path)
+            s.connect(path)  # blocking: waits while the backlog is full
             socks.append(s)
         for _ in range(3):
             r = one.sup.cli("status", timeout=20)
@@ -506,12 +505,13 @@ def netns():
     ip("netns", "add", name)
     try:
         ip("-n", name, "link", "set", "lo", "up")
-        # a dummy link if the kernel has the driver, else one end of a veth
+        # dummy links if the kernel has the driver, else one end of a veth
         # pair whose other end stays in the namespace too
-        if ip("-n", name, "link", "add", "bmc0", "type", "dummy", check=False).returncode:
-            ip("-n", name, "link", "add", "bmc0", "type", "veth", "peer", "name", "bmc0p")
-            ip("-n", name, "link", "set", "bmc0p", "up")
-        ip("-n", name, "link", "set", "bmc0", "up")
+        for link in ("bmc0", "bmc1"):
+            if ip("-n", name, "link", "add", link, "type", "dummy", check=False).returncode:
+                ip("-n", name, "link", "add", link, "type", "veth", "peer", "name", link + "p")
+                ip("-n", name, "link", "set", link + "p", "up")
+            ip("-n", name, "link", "set", link, "up")
         yield name
     finally:
         pids = ip("netns", "pids", name, check=False).stdout.split()
@@ -548,8 +548,8 @@ class NetnsSupervisor(Supervisor):
         return self
 
 
-def link_addrs(netns, family):
-    out = ip("-n", netns, "-o", family, "addr", "show", "dev", "bmc0").stdout
+def link_addrs(netns, family, link="bmc0"):
+    out = ip("-n", netns, "-o", family, "addr", "show", "dev", link).stdout
     return {line.split()[3] for line in out.splitlines()}
 
 
@@ -586,5 +586,59 @@ def test_interface_in_netns(tmp_path, qemu, netns, family, net, first, second, p
         addrs = link_addrs(netns, family)
         assert f"{second}/{prefix}" not in addrs and f"{first}/{prefix}" not in addrs, addrs
         assert not udp_listeners(sup.ipmi_port, netns)
+    finally:
+        o.close()
+
+
+def test_interface_restart_and_reload(tmp_path, qemu, netns):
+    """A supervisor killed with SIGKILL leaves its address on the link; the
+    next one restores the BMC from its state file and adopts the address.
+    A reload that changes `interface:` moves the address to the new link;
+    one that takes the address's network away stops the BMC and takes the
+    address off the link."""
+    o = One(tmp_path, {"if2": qemu}, sup_class=NetnsSupervisor, netns=netns,
+            networks=("10.77.0.0/24",), interface="bmc0")
+    try:
+        sup = o.sup
+        o.announce("if2", "10.77.0.7", power="on")
+        assert "10.77.0.7/24" in link_addrs(netns, "-4")
+        sup.kill()
+        wait_until(lambda: not sup.worker_pids_all(), 5, what="workers gone")
+        assert "10.77.0.7/24" in link_addrs(netns, "-4")
+        o.ann["if2"].conn.close()
+        o.ann["if2"].conn = None
+
+        o.log.mark()
+        # stale after SIGKILL; Supervisor.start() waits for a new one
+        (sup.dir / "run" / "control.sock").unlink()
+        sup.start()
+        st = sup.wait_node("if2", address="10.77.0.7", state="serving", power="on")
+        o.log.wait("if2", "adopted 10.77.0.7 on bmc0")
+        assert "10.77.0.7" in udp_listeners(sup.ipmi_port, netns)
+
+        # another interface: the address moves to it
+        sup.interface = "bmc1"
+        sup.write_config()
+        sup.signal(signal.SIGHUP)
+        o.log.wait("if2", "added 10.77.0.7 on bmc1")
+        st = sup.wait_node("if2", address="10.77.0.7", state="serving", power="on")
+        assert "10.77.0.7/24" in link_addrs(netns, "-4", "bmc1")
+        assert "10.77.0.7/24" not in link_addrs(netns, "-4", "bmc0")
+
+        sup.networks = ["10.78.0.0/24"]
+        sup.write_config()
+        sup.signal(signal.SIGHUP)
+        o.log.wait("if2", "no longer inside the configured networks")
+        sup.wait_node("if2", state="waiting", pid=0)
+        assert sup.node("if2").get("address") is None
+        wait_until(lambda: "10.77.0.7" not in udp_listeners(sup.ipmi_port, netns), 5,
+                   what="UDP socket gone")
+        assert "10.77.0.7/24" not in link_addrs(netns, "-4", "bmc1")
+
+        sup.signal(signal.SIGTERM)
+        assert sup.proc.wait(15) == 0
+        for link in ("bmc0", "bmc1"):
+            assert not [a for a in link_addrs(netns, "-4", link) if a.startswith("10.7")]
+        assert st["pid"] not in sup.worker_pids_all()
     finally:
         o.close()

@@ -97,7 +97,7 @@ static char *parse_fail(const char *text)
 	return errs;
 }
 
-#define NODE0 "nodes:\n  - {name: boot-0, qmp: /r/b0.qmp, announce: /r/b0.guest}\n"
+#define NODE0	"nodes:\n  - {name: boot-0, qmp: /r/b0.qmp, announce: /r/b0.guest}\n"
 #define MINIMAL "networks: [10.0.0.0/24]\n" NODE0
 
 /* ---- defaults and good input ------------------------------------------- */
@@ -138,29 +138,29 @@ static void test_defaults(void)
 }
 
 static const char full_text[] =
-	"# every key\n"
-	"networks:\n"
-	"  - 10.0.0.0/24\n"
-	"  - 2001:db8::/64\n"
-	"interface: bmc\n"
-	"ports: {ipmi: 1623, redfish: 8443}\n"
-	"state-dir: /var/lib//vbmc/./x/..\n"
-	"run-dir: /run/vbmc-test/\n"
-	"user: vbmc-worker\n"
-	"users:\n"
-	"  - {name: admin, password-file: admin.pass, role: administrator}\n"
-	"  - name: op\n"
-	"    password-file: sub/../op.pass\n"
-	"    role: operator\n"
-	"  - {name: ro, password-file: \"%s/ro.pass\", role: readonly}\n"
-	"tls: {cert: tls/cert.pem, key: /etc/vbmc/tls.key}\n"
-	"nodes:\n"
-	"  - name: boot-0\n"
-	"    qmp: /run/placemat/boot-0.qmp\n"
-	"    announce: /run/placemat/boot-0.guest\n"
-	"  - name: rack0.cs_1\n"
-	"    qmp: sockets/cs1.qmp\n"
-	"    announce: ./sockets//cs1.guest\n";
+    "# every key\n"
+    "networks:\n"
+    "  - 10.0.0.0/24\n"
+    "  - 2001:db8::/64\n"
+    "interface: bmc\n"
+    "ports: {ipmi: 1623, redfish: 8443}\n"
+    "state-dir: /var/lib//vbmc/./x/..\n"
+    "run-dir: /run/vbmc-test/\n"
+    "user: vbmc-worker\n"
+    "users:\n"
+    "  - {name: admin, password-file: admin.pass, role: administrator}\n"
+    "  - name: op\n"
+    "    password-file: sub/../op.pass\n"
+    "    role: operator\n"
+    "  - {name: ro, password-file: \"%s/ro.pass\", role: readonly}\n"
+    "tls: {cert: tls/cert.pem, key: /etc/vbmc/tls.key}\n"
+    "nodes:\n"
+    "  - name: boot-0\n"
+    "    qmp: /run/placemat/boot-0.qmp\n"
+    "    announce: /run/placemat/boot-0.guest\n"
+    "  - name: rack0.cs_1\n"
+    "    qmp: sockets/cs1.qmp\n"
+    "    announce: ./sockets//cs1.guest\n";
 
 static struct config *parse_full(void)
 {
@@ -494,8 +494,8 @@ static void test_required(void)
 	one_error("networks: [10.0.0.0/24]\nnodes: []\n", 2, 8, "nodes", "at least one node");
 	one_error("networks: [10.0.0.0/24]\nnodes:\n  - {name: a, qmp: /q}\n", 3, 5,
 		  "nodes[0].announce", "required key is missing");
-	one_error(MINIMAL "users: [{name: a, role: operator}]\n", 4, 9,
-		  "users[0].password-file", "required key is missing");
+	one_error(MINIMAL "users: [{name: a, role: operator}]\n", 4, 9, "users[0].password-file",
+		  "required key is missing");
 
 	errs = parse_fail("");
 	CHECK(has_error_at(errs, 1, 1, "networks", "required key is missing"));
@@ -509,8 +509,8 @@ static void test_required(void)
 
 static void test_numbers(void)
 {
-	static const char *const bad[] = { "0x26f", "+623", "-1", "6.23", "0623", "'623'",
-					   "\"443\"", "1e3", "623 # fine", "62 3", "0o1157" };
+	static const char *const bad[] = {"0x26f",   "+623", "-1",	   "6.23", "0623",  "'623'",
+					  "\"443\"", "1e3",  "623 # fine", "62 3", "0o1157"};
 	char text[512];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -556,10 +556,12 @@ static void test_strings(void)
 {
 	char text[1024], name[80];
 
-	one_error(MINIMAL "interface: eth0/1\n", 4, 12, "interface", "'eth0/1' is not an interface");
+	one_error(MINIMAL "interface: eth0/1\n", 4, 12, "interface",
+		  "'eth0/1' is not an interface");
 	one_error(MINIMAL "interface: 'a b'\n", 4, 12, "interface", "'a b' is not an interface");
 	one_error(MINIMAL "interface: '..'\n", 4, 12, "interface", "'..' is not an interface");
-	one_error(MINIMAL "interface: abcdefghijklmnop\n", 4, 12, "interface", "'abcdefghijklmnop'");
+	one_error(MINIMAL "interface: abcdefghijklmnop\n", 4, 12, "interface",
+		  "'abcdefghijklmnop'");
 	one_error(MINIMAL "state-dir: var/lib\n", 4, 12, "state-dir", "must be an absolute path");
 	one_error(MINIMAL "run-dir: run\n", 4, 10, "run-dir", "must be an absolute path");
 	snprintf(text, sizeof(text), MINIMAL "run-dir: /%0100d\n", 0);
@@ -572,8 +574,10 @@ static void test_strings(void)
 
 	memset(name, 'n', 64);
 	name[64] = '\0';
-	snprintf(text, sizeof(text), "networks: [10.0.0.0/24]\nnodes:\n"
-		 "  - {name: %s, qmp: /q, announce: /a}\n", name);
+	snprintf(text, sizeof(text),
+		 "networks: [10.0.0.0/24]\nnodes:\n"
+		 "  - {name: %s, qmp: /q, announce: /a}\n",
+		 name);
 	one_error(text, 3, 12, "nodes[0].name", "too long (at most 63 bytes)");
 }
 
@@ -583,18 +587,20 @@ static void test_nodes(void)
 	struct config *c = NULL;
 
 	/* 63 characters is the most a name may have. */
-	snprintf(text, sizeof(text), "networks: [10.0.0.0/24]\nnodes:\n"
+	snprintf(text, sizeof(text),
+		 "networks: [10.0.0.0/24]\nnodes:\n"
 		 "  - {name: %.63s, qmp: /q, announce: /a}\n",
 		 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn");
 	CHECK(parse(text, &c, &errs) == 0);
 	config_free(c);
 
-	one_error("networks: [10.0.0.0/24]\nnodes:\n  - {name: 'a b', qmp: /q, announce: /a}\n",
-		  3, 12, "nodes[0].name", "'a b' is not a node name");
-	one_error("networks: [10.0.0.0/24]\nnodes:\n  - {name: .x, qmp: /q, announce: /a}\n",
-		  3, 12, "nodes[0].name", "'.x' is not a node name");
-	one_error("networks: [10.0.0.0/24]\nnodes:\n  - {name: b\xc3\xa4r, qmp: /q, announce: /a}\n",
-		  3, 12, "nodes[0].name", "'b\\xc3\\xa4r' is not a node name");
+	one_error("networks: [10.0.0.0/24]\nnodes:\n  - {name: 'a b', qmp: /q, announce: /a}\n", 3,
+		  12, "nodes[0].name", "'a b' is not a node name");
+	one_error("networks: [10.0.0.0/24]\nnodes:\n  - {name: .x, qmp: /q, announce: /a}\n", 3, 12,
+		  "nodes[0].name", "'.x' is not a node name");
+	one_error(
+	    "networks: [10.0.0.0/24]\nnodes:\n  - {name: b\xc3\xa4r, qmp: /q, announce: /a}\n", 3,
+	    12, "nodes[0].name", "'b\\xc3\\xa4r' is not a node name");
 	one_error("networks: [10.0.0.0/24]\nnodes:\n"
 		  "  - {name: a, qmp: /q0, announce: /a0}\n"
 		  "  - {name: b, qmp: /q1, announce: /a1}\n"
@@ -611,8 +617,10 @@ static void test_nodes(void)
 	one_error("networks: [10.0.0.0/24]\nnodes:\n"
 		  "  - {name: a, qmp: /q0, announce: /q0}\n",
 		  3, 35, "nodes[0].announce", "/q0 is already used by nodes[0].qmp");
-	snprintf(text, sizeof(text), "networks: [10.0.0.0/24]\nnodes:\n"
-		 "  - {name: a, qmp: /%0110d, announce: /a}\n", 0);
+	snprintf(text, sizeof(text),
+		 "networks: [10.0.0.0/24]\nnodes:\n"
+		 "  - {name: a, qmp: /%0110d, announce: /a}\n",
+		 0);
 	one_error(text, 3, 20, "nodes[0].qmp", "/000");
 	errs = parse_fail(text);
 	CHECK(has_error(errs, "is too long for a unix socket (at most 107 bytes)"));
@@ -621,7 +629,8 @@ static void test_nodes(void)
 	/* Relative socket paths resolve against the config's directory, even
 	 * when the config file was named relative to the current directory. */
 	CHECK(chdir(tmpdir) == 0);
-	snprintf(text, sizeof(text), "networks: [10.0.0.0/8]\n"
+	snprintf(text, sizeof(text),
+		 "networks: [10.0.0.0/8]\n"
 		 "nodes:\n  - {name: a, qmp: q.sock, announce: ../a.sock}\n");
 	CHECK(config_parse("sub/vbmc.yml", text, strlen(text), &c, &errs) == 0);
 	if (c) {
@@ -635,15 +644,16 @@ static void test_nodes(void)
 static void test_users(void)
 {
 	put_password("pw", "pw\n", 0600);
-	one_error(MINIMAL "users:\n  - {name: abcdefghijklmnopq, password-file: pw, role: operator}\n",
+	one_error(MINIMAL
+		  "users:\n  - {name: abcdefghijklmnopq, password-file: pw, role: operator}\n",
 		  5, 12, "users[0].name", "too long (at most 16 bytes)");
 	one_error(MINIMAL "users:\n  - {name: 'a b', password-file: pw, role: operator}\n", 5, 12,
 		  "users[0].name", "'a b' is not a user name");
 	one_error(MINIMAL "users:\n  - {name: 'a:b', password-file: pw, role: operator}\n", 5, 12,
 		  "users[0].name", "'a:b' is not a user name");
 	one_error(MINIMAL "users:\n"
-		  "  - {name: a, password-file: pw, role: operator}\n"
-		  "  - {name: a, password-file: pw, role: readonly}\n",
+			  "  - {name: a, password-file: pw, role: operator}\n"
+			  "  - {name: a, password-file: pw, role: readonly}\n",
 		  6, 12, "users[1].name", "duplicate user 'a' (also users[0])");
 	one_error(MINIMAL "users:\n  - {name: a, password-file: pw, role: root}\n", 5, 40,
 		  "users[0].role", "unknown role 'root' (administrator, operator or readonly)");

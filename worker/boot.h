@@ -1,0 +1,31 @@
+/* The node's boot override, shared by IPMI (Set/Get System Boot Options)
+ * and Redfish (Boot.*), applied to QEMU by worker/boot.c. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+enum boot_target {
+	BOOT_NONE = 0, /* no override */
+	BOOT_PXE,
+	BOOT_DISK,
+	BOOT_CD,
+	BOOT_BIOS, /* firmware setup */
+	BOOT_TARGET_COUNT
+};
+
+struct boot_state {
+	enum boot_target target;
+	bool persistent; /* else once: cleared after the next boot */
+	bool efi;        /* UEFI (else legacy) boot type */
+	uint8_t raw_device; /* IPMI param 5 data byte 2 as last written (keeps unknown selectors) */
+	uint8_t raw_flags3, raw_flags4, raw_flags5; /* IPMI param 5 bytes 3..5 as written */
+	uint8_t set_in_progress; /* IPMI param 0 */
+	uint8_t service_partition_selector; /* param 1 */
+	uint8_t service_partition_scan;     /* param 2 */
+	uint8_t timer_control; /* IPMI param 3 (bit 3: don't clear on 60 s timeout) */
+	uint8_t ack_mask, ack_data; /* IPMI param 4 */
+	uint8_t initiator[9];       /* param 6 */
+	uint32_t generation; /* bumped on every change: Redfish ETag */
+};
+
+const char *boot_target_name(enum boot_target t);
