@@ -559,7 +559,7 @@ static const char *get_str(struct ctx *x, const struct ynode *y, const char *key
 
 /* Decimal only: YAML 1.1 would read "0x.." as hex and "0.." as octal, and
  * a port is never negative. */
-static int get_port(struct ctx *x, const struct ynode *y, const char *key)
+static long get_number(struct ctx *x, const struct ynode *y, const char *key, long lo, long hi)
 {
 	char q[QUOTE_MAX];
 	unsigned long v = 0;
@@ -571,13 +571,33 @@ static int get_port(struct ctx *x, const struct ynode *y, const char *key)
 		report(x, &y->mark, key, "'%s' is not a decimal number", quote(y->str, y->len, q));
 		return -1;
 	}
-	for (size_t i = 0; i < y->len && v <= 65535; i++)
-		v = v * 10 + (y->str[i] - '0');
-	if (v < 1 || v > 65535) {
-		report(x, &y->mark, key, "out of range (1..65535)");
+	for (size_t i = 0; i < y->len && v <= (unsigned long)hi; i++)
+		v = v * 10 + (unsigned long)(y->str[i] - '0');
+	if (v < (unsigned long)lo || v > (unsigned long)hi) {
+		report(x, &y->mark, key, "out of range (%ld..%ld)", lo, hi);
 		return -1;
 	}
-	return (int)v;
+	return (long)v;
+}
+
+static int get_port(struct ctx *x, const struct ynode *y, const char *key)
+{
+	return (int)get_number(x, y, key, 1, 65535);
+}
+
+/* YAML 1.2 core booleans only: no yes/no/on/off surprises. */
+static int get_bool(struct ctx *x, const struct ynode *y, const char *key)
+{
+	char q[QUOTE_MAX];
+
+	if (!expect(x, y, key, Y_SCALAR))
+		return -1;
+	if (y->plain && y->len == 4 && memcmp(y->str, "true", 4) == 0)
+		return 1;
+	if (y->plain && y->len == 5 && memcmp(y->str, "false", 5) == 0)
+		return 0;
+	report(x, &y->mark, key, "'%s' is not true or false", quote(y->str, y->len, q));
+	return -1;
 }
 
 /* ---- the schema walk --------------------------------------------------- */
@@ -779,6 +799,63 @@ static void parse_ports(struct ctx *x, const struct ynode *v, const char *key, v
 {
 	if (expect(x, v, key, Y_MAP))
 		walk_map(x, v, key, port_fields, sizeof(port_fields) / sizeof(port_fields[0]), obj);
+}
+
+/* ---- ipmi -------------------------------------------------------------- */
+
+static void parse_suite0(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	int b = get_bool(x, v, key);
+
+	if (b >= 0)
+		((struct config *)obj)->ipmi.cipher_suite_0 = b;
+}
+
+static void parse_auth_none(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	int b = get_bool(x, v, key);
+
+	if (b >= 0)
+		((struct config *)obj)->ipmi.auth_none = b;
+}
+
+static void parse_straight(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	int b = get_bool(x, v, key);
+
+	if (b >= 0)
+		((struct config *)obj)->ipmi.straight_password = b;
+}
+
+static void parse_max_sessions(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	long n = get_number(x, v, key, 1, 256);
+
+	if (n > 0)
+		((struct config *)obj)->ipmi.max_sessions = (unsigned)n;
+}
+
+static void parse_session_timeout(struct ctx *x, const struct ynode *v, const char *key,
+				  void *obj)
+{
+	long n = get_number(x, v, key, 1, 3600);
+
+	if (n > 0)
+		((struct config *)obj)->ipmi.session_timeout_s = (unsigned)n;
+}
+
+static const struct field ipmi_fields[] = {
+    {"cipher-suite-0", parse_suite0, false},
+    {"auth-none", parse_auth_none, false},
+    {"straight-password", parse_straight, false},
+    {"max-sessions", parse_max_sessions, false},
+    {"session-timeout", parse_session_timeout, false},
+};
+
+static void parse_ipmi(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	if (expect(x, v, key, Y_MAP))
+		walk_map(x, v, key, ipmi_fields, sizeof(ipmi_fields) / sizeof(ipmi_fields[0]), obj);
 }
 
 static void set_abs_dir(struct ctx *x, const struct ynode *v, const char *key, char **dst)
@@ -1175,7 +1252,7 @@ static const struct field top_fields[] = {
     {"ports", parse_ports, false},	{"state-dir", parse_state_dir, false},
     {"run-dir", parse_run_dir, false},	{"user", parse_unix_user, false},
     {"users", parse_users, false},	{"tls", parse_tls, false},
-    {"nodes", parse_nodes, true},
+    {"nodes", parse_nodes, true},	{"ipmi", parse_ipmi, false},
 };
 
 static void set_default(struct ctx *x, char **dst, const char *value)
@@ -1194,6 +1271,8 @@ static void walk_config(struct ctx *x, const struct ynode *root)
 		root = &empty;
 	c->ipmi_port = DEFAULT_IPMI_PORT;
 	c->redfish_port = DEFAULT_REDFISH_PORT;
+	c->ipmi.max_sessions = 32;
+	c->ipmi.session_timeout_s = 60;
 	if (expect(x, root, "(top)", Y_MAP))
 		walk_map(x, root, "", top_fields, sizeof(top_fields) / sizeof(top_fields[0]), c);
 	set_default(x, &c->state_dir, DEFAULT_STATE_DIR);
@@ -1502,6 +1581,11 @@ void config_print(const struct config *c, FILE *f)
 	print_key_str(f, "", "run-dir", c->run_dir);
 	print_key_str(f, "", "user", c->user);
 	print_users(c, f);
+	fprintf(f, "ipmi:\n  cipher-suite-0: %s\n  auth-none: %s\n  straight-password: %s\n"
+		   "  max-sessions: %u\n  session-timeout: %u\n",
+		c->ipmi.cipher_suite_0 ? "true" : "false", c->ipmi.auth_none ? "true" : "false",
+		c->ipmi.straight_password ? "true" : "false", c->ipmi.max_sessions,
+		c->ipmi.session_timeout_s);
 	if (c->tls_cert && c->tls_key) {
 		fputs("tls:\n", f);
 		print_key_str(f, "  ", "cert", c->tls_cert);

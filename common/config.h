@@ -1,6 +1,7 @@
 /* The YAML configuration (DESIGN.md "Configuration").  Parsing only: no
  * logging, no side effects but reading the config and its password files. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,15 @@ struct config_node {
 	char *announce;
 };
 
+/* IPMI security switches: the weak modes are off unless asked for. */
+struct config_ipmi {
+	bool cipher_suite_0;    /* RMCP+ suite 0: no authentication at all */
+	bool auth_none;         /* IPMI v1.5 auth type none */
+	bool straight_password; /* IPMI v1.5 password in clear */
+	unsigned max_sessions;  /* per node, default 32 */
+	unsigned session_timeout_s; /* idle, default 60 */
+};
+
 struct config {
 	char *path;
 	struct net_cidr *networks;
@@ -45,6 +55,7 @@ struct config {
 	char *tls_key;
 	struct config_node *nodes;
 	size_t n_nodes;
+	struct config_ipmi ipmi;
 };
 
 /* Parse path.  On error returns -EINVAL (or -errno if the file cannot be

@@ -126,7 +126,11 @@ int proto_send_json(int sock, uint16_t type, char *json_owned, const int *fds, s
 
 	if (!json_owned)
 		return -ENOMEM;
-	r = proto_send(sock, type, json_owned, strlen(json_owned), fds, nfds);
+	size_t len = strlen(json_owned);
+
+	r = proto_send(sock, type, json_owned, len, fds, nfds);
+	/* MSG_CONFIG carries passwords: leave no copy on the heap */
+	explicit_bzero(json_owned, len);
 	free(json_owned);
 	return r;
 }

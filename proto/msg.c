@@ -45,39 +45,140 @@ static int in_range(json_int_t v, json_int_t lo, json_int_t hi)
 	return v >= lo && v <= hi;
 }
 
+static void hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int hex_decode(const char *s, size_t len, uint8_t *out, size_t max)
+{
+	if (len % 2 || len / 2 > max)
+		return -EBADMSG;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EBADMSG;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (int)(len / 2);
+}
+
+static json_t *users_encode(const struct msg_config *m)
+{
+	json_t *arr = json_array();
+	char hex[2 * MSG_PASSWORD_MAX + 1];
+
+	for (uint32_t i = 0; i < m->n_users && i < MSG_MAX_USERS; i++) {
+		hex_encode(m->users[i].password, m->users[i].pwlen, hex);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:i}", "name", m->users[i].name,
+						     "password", hex, "role", m->users[i].role));
+	}
+	return arr;
+}
+
 char *msg_config_encode(const struct msg_config *m)
 {
-	return dump(json_pack("{s:s, s:s, s:i, s:i, s:I, s:I, s:i}", "node", m->node, "address",
-			      m->address, "ipmi_port", m->ipmi_port, "redfish_port",
-			      m->redfish_port, "uid", (json_int_t)m->uid, "gid",
-			      (json_int_t)m->gid, "verbose", m->verbose));
+	return dump(json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:i, s:o, s:{s:b, s:b, s:b, "
+			      "s:I, s:I}}",
+			      "node", m->node, "address", m->address, "prefix", m->prefix,
+			      "ipmi_port", m->ipmi_port, "redfish_port", m->redfish_port, "uid",
+			      (json_int_t)m->uid, "gid", (json_int_t)m->gid, "verbose", m->verbose,
+			      "users", users_encode(m), "ipmi", "suite0", m->ipmi_suite0,
+			      "auth_none", m->ipmi_auth_none, "straight", m->ipmi_straight,
+			      "max_sessions", (json_int_t)m->ipmi_max_sessions, "session_timeout",
+			      (json_int_t)m->ipmi_session_timeout_s));
+}
+
+static int user_decode(json_t *o, struct msg_user *u)
+{
+	const char *name, *pw;
+	size_t nl, pl;
+	json_int_t role;
+	int n;
+
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%, s:s%, s:I}", "name", &name, &nl,
+			   "password", &pw, &pl, "role", &role) < 0 ||
+	    nl == 0 || copy_str(u->name, sizeof(u->name), name, nl) < 0 || !in_range(role, 2, 4))
+		return -EBADMSG;
+	n = hex_decode(pw, pl, u->password, sizeof(u->password));
+	if (n <= 0)
+		return -EBADMSG;
+	u->pwlen = (uint8_t)n;
+	u->role = (uint8_t)role;
+	return 0;
+}
+
+static int users_decode(json_t *arr, struct msg_config *m)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr) || json_array_size(arr) > MSG_MAX_USERS)
+		return -EBADMSG;
+	json_array_foreach(arr, i, v)
+		if (user_decode(v, &m->users[i]) < 0)
+			return -EBADMSG;
+	m->n_users = (uint32_t)json_array_size(arr);
+	return 0;
 }
 
 int msg_config_decode(const char *json, size_t len, struct msg_config *m)
 {
-	json_t *o = load(json, len);
+	json_t *o = load(json, len), *users;
 	const char *node, *addr;
 	size_t nl, al;
-	json_int_t ip, rp, uid, gid, verbose;
+	json_int_t prefix, ip, rp, uid, gid, verbose, maxs, tmo;
+	int s0, an, st;
 	int r = -EBADMSG;
 
 	if (!o)
 		return -EBADMSG;
-	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%, s:s%, s:I, s:I, s:I, s:I, s:I}", "node",
-			   &node, &nl, "address", &addr, &al, "ipmi_port", &ip, "redfish_port",
-			   &rp, "uid", &uid, "gid", &gid, "verbose", &verbose) == 0 &&
-	    in_range(ip, 1, 65535) && in_range(rp, 1, 65535) && in_range(uid, 0, 0xfffffffe) &&
-	    in_range(gid, 0, 0xfffffffe) && in_range(verbose, 0, 9) &&
+	memset(m, 0, sizeof(*m));
+	if (json_unpack_ex(o, NULL, JSON_STRICT,
+			   "{s:s%, s:s%, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:b, s:b, s:b, s:I, "
+			   "s:I}}",
+			   "node", &node, &nl, "address", &addr, &al, "prefix", &prefix,
+			   "ipmi_port", &ip, "redfish_port", &rp, "uid", &uid, "gid", &gid,
+			   "verbose", &verbose, "users", &users, "ipmi", "suite0", &s0,
+			   "auth_none", &an, "straight", &st, "max_sessions", &maxs,
+			   "session_timeout", &tmo) == 0 &&
+	    in_range(prefix, 0, 128) && in_range(ip, 1, 65535) && in_range(rp, 1, 65535) &&
+	    in_range(uid, 0, 0xfffffffe) && in_range(gid, 0, 0xfffffffe) &&
+	    in_range(verbose, 0, 9) && in_range(maxs, 1, 256) && in_range(tmo, 1, 3600) &&
 	    copy_str(m->node, sizeof(m->node), node, nl) == 0 && nl > 0 &&
-	    copy_str(m->address, sizeof(m->address), addr, al) == 0) {
+	    copy_str(m->address, sizeof(m->address), addr, al) == 0 &&
+	    users_decode(users, m) == 0) {
+		m->prefix = (uint8_t)prefix;
 		m->ipmi_port = (uint16_t)ip;
 		m->redfish_port = (uint16_t)rp;
 		m->uid = (uint32_t)uid;
 		m->gid = (uint32_t)gid;
 		m->verbose = (int)verbose;
+		m->ipmi_suite0 = (uint8_t)!!s0;
+		m->ipmi_auth_none = (uint8_t)!!an;
+		m->ipmi_straight = (uint8_t)!!st;
+		m->ipmi_max_sessions = (uint32_t)maxs;
+		m->ipmi_session_timeout_s = (uint32_t)tmo;
 		r = 0;
 	}
 	json_decref(o);
+	if (r < 0)
+		memset(m, 0, sizeof(*m)); /* no half-decoded passwords left around */
 	return r;
 }
 

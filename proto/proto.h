@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 #define PROTO_MAGIC 0x76626d63u /* "vbmc" */
 #define PROTO_MAX_PAYLOAD (60 * 1024)
 #define PROTO_MAX_FDS 4
@@ -96,13 +96,29 @@ enum power_result {
 #define ADDR_TEXT_MAX 46
 #define REASON_MAX 200
 
+#define MSG_MAX_USERS 15
+#define MSG_USER_NAME_MAX 16
+#define MSG_PASSWORD_MAX 20
+
+struct msg_user {
+	char name[MSG_USER_NAME_MAX + 1];
+	uint8_t password[MSG_PASSWORD_MAX]; /* hex on the wire; never logged */
+	uint8_t pwlen;
+	uint8_t role; /* 2 readonly, 3 operator, 4 administrator (IPMI levels) */
+};
+
 struct msg_config {
 	char node[NODE_NAME_MAX];
 	char address[ADDR_TEXT_MAX];
+	uint8_t prefix; /* of the BMC network the address is in */
 	uint16_t ipmi_port;
 	uint16_t redfish_port;
 	uint32_t uid, gid; /* drop to these after set-up */
 	int verbose;
+	struct msg_user users[MSG_MAX_USERS];
+	uint32_t n_users;
+	uint8_t ipmi_suite0, ipmi_auth_none, ipmi_straight;
+	uint32_t ipmi_max_sessions, ipmi_session_timeout_s;
 };
 
 struct msg_power {

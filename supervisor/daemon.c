@@ -98,8 +98,22 @@ static void drop_node_at(struct sup *s, size_t i)
 	node_remove(n);
 }
 
+static bool users_changed(const struct config *a, const struct config *b)
+{
+	if (a->n_users != b->n_users)
+		return true;
+	for (size_t i = 0; i < a->n_users; i++)
+		if (strcmp(a->users[i].name, b->users[i].name) != 0 ||
+		    strcmp(a->users[i].password, b->users[i].password) != 0 ||
+		    a->users[i].role != b->users[i].role)
+			return true;
+	return false;
+}
+
 static bool globals_changed(const struct config *a, const struct config *b)
 {
+	if (users_changed(a, b) || memcmp(&a->ipmi, &b->ipmi, sizeof(a->ipmi)) != 0)
+		return true;
 	if (a->ipmi_port != b->ipmi_port || a->redfish_port != b->redfish_port)
 		return true;
 	if (strcmp(a->user, b->user) != 0)

@@ -316,9 +316,28 @@ static int send_config(struct worker *w)
 		.verbose = n->sup->verbose,
 	};
 
+	const struct net_cidr *net = addr_network_of(&n->addr, c->networks, c->n_networks);
+	int r;
+
 	strlcpy0(m.node, n->name, sizeof(m.node));
 	strlcpy0(m.address, n->addr_text, sizeof(m.address));
-	return proto_send_json(w->chan, MSG_CONFIG, msg_config_encode(&m), NULL, 0);
+	m.prefix = (uint8_t)(net ? net->prefix : (n->addr.family == AF_INET ? 32 : 128));
+	m.ipmi_suite0 = c->ipmi.cipher_suite_0;
+	m.ipmi_auth_none = c->ipmi.auth_none;
+	m.ipmi_straight = c->ipmi.straight_password;
+	m.ipmi_max_sessions = c->ipmi.max_sessions;
+	m.ipmi_session_timeout_s = c->ipmi.session_timeout_s;
+	for (size_t i = 0; i < c->n_users && m.n_users < MSG_MAX_USERS; i++) {
+		struct msg_user *u = &m.users[m.n_users++];
+		size_t pl = strlen(c->users[i].password);
+		strlcpy0(u->name, c->users[i].name, sizeof(u->name));
+		u->pwlen = (uint8_t)(pl > MSG_PASSWORD_MAX ? MSG_PASSWORD_MAX : pl);
+		memcpy(u->password, c->users[i].password, u->pwlen);
+		u->role = (uint8_t)c->users[i].role;
+	}
+	r = proto_send_json(w->chan, MSG_CONFIG, msg_config_encode(&m), NULL, 0);
+	explicit_bzero(&m, sizeof(m));
+	return r;
 }
 
 static int open_sockets(struct node *n, int *udp, int *tcp, char *err, size_t errlen)

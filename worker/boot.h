@@ -17,6 +17,12 @@ struct boot_state {
 	enum boot_target target;
 	bool persistent; /* else once: cleared after the next boot */
 	bool efi;        /* UEFI (else legacy) boot type */
+	/* IPMI param 5 data byte 1 as last written (valid, persistent, EFI bits).
+	 * Get System Boot Options returns the raw bytes while they still agree
+	 * with target/persistent/efi, else bytes built from those fields: so a
+	 * writer that only sets the fields (Redfish, the boot code clearing a
+	 * once-override) is reflected without having to touch the raw bytes. */
+	uint8_t raw_flags1;
 	uint8_t raw_device; /* IPMI param 5 data byte 2 as last written (keeps unknown selectors) */
 	uint8_t raw_flags3, raw_flags4, raw_flags5; /* IPMI param 5 bytes 3..5 as written */
 	uint8_t set_in_progress; /* IPMI param 0 */

@@ -44,24 +44,6 @@ static void receive_config(struct msg_config *cfg)
 		fatalx("bad configuration message from the supervisor");
 }
 
-/* IPMI is served here once worker/ipmi/ exists; until then every
- * datagram is counted and dropped, so the status shows what arrives. */
-static void on_udp(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
-		   unsigned flags)
-{
-	if (n > 0) {
-		W.st.ipmi_rx++;
-		channel_report(&W, 0);
-	}
-}
-
-static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	static char rbuf[2048];
-
-	*buf = uv_buf_init(rbuf, sizeof(rbuf));
-}
-
 static void on_state(void *arg, enum power_state s)
 {
 	log_info("power %s", power_state_name(s));
@@ -102,16 +84,11 @@ static void on_sigterm(uv_signal_t *h, int sig)
 static void build(void)
 {
 	struct power_limits lim = {0};
-	int r;
 
 	W.loop = uv_default_loop();
 	channel_start(&W);
-	uv_udp_init(W.loop, &W.udp);
-	r = uv_udp_open(&W.udp, WORKER_FD_UDP);
-	if (r < 0)
-		fatalx("IPMI socket: %s", uv_strerror(r));
-	uv_udp_recv_start(&W.udp, udp_alloc, on_udp);
 	W.power = power_new(W.loop, &lim, &power_cbs, &W);
+	ipmi_server_start(&W);
 	uv_signal_init(W.loop, &W.sig_term);
 	uv_signal_start(&W.sig_term, on_sigterm, SIGTERM);
 }
@@ -145,6 +122,7 @@ int main(int argc, char **argv)
 		fatalx("installing the seccomp filter: %s", strerror(-r));
 	log_info("serving %s (ipmi udp/%u; uid %u, seccomp on)", W.cfg.address, W.cfg.ipmi_port,
 		 W.cfg.uid);
+	explicit_bzero(W.cfg.users, sizeof(W.cfg.users)); /* the IPMI engine has its copy */
 	channel_send_ready(&W);
 	power_qmp_attach(W.power, -1);
 	uv_run(W.loop, UV_RUN_DEFAULT);

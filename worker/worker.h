@@ -4,8 +4,11 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "boot.h"
 #include "proto/proto.h"
 #include "power.h"
+
+struct ipmi;
 
 struct worker_ctx {
 	uv_loop_t *loop;
@@ -17,7 +20,13 @@ struct worker_ctx {
 	uv_timer_t report_timer;
 	struct msg_state st; /* what we last told, or will tell, the supervisor */
 	int state_dirty;
+	struct ipmi *ipmi;
+	uv_timer_t ipmi_tick;
+	struct boot_state boot; /* shared by IPMI and Redfish */
 };
+
+/* IPMI over LAN on fd 4 (ipmi_server.c). */
+void ipmi_server_start(struct worker_ctx *w);
 
 /* Supervisor channel (channel.c). */
 void channel_start(struct worker_ctx *w);

@@ -14,10 +14,16 @@ static struct proto_frame f;
 
 static void test_roundtrip(int sv[2])
 {
-	struct msg_config c = {.ipmi_port = 623, .redfish_port = 443, .uid = 999, .gid = 998};
+	struct msg_config c = {.ipmi_port = 623, .redfish_port = 443, .uid = 999, .gid = 998,
+			       .prefix = 24, .n_users = 1, .ipmi_max_sessions = 32,
+			       .ipmi_session_timeout_s = 60};
 	struct msg_config d;
 
 	strcpy(c.node, "boot-0");
+	strcpy(c.users[0].name, "admin");
+	memcpy(c.users[0].password, "pass\0word", 9); /* any byte, NUL too */
+	c.users[0].pwlen = 9;
+	c.users[0].role = 3;
 	strcpy(c.address, "127.0.10.5");
 	CHECK(proto_send_json(sv[0], MSG_CONFIG, msg_config_encode(&c), NULL, 0) == 0);
 	CHECK(proto_recv(sv[1], &f) == 0);
@@ -25,6 +31,7 @@ static void test_roundtrip(int sv[2])
 	CHECK(msg_config_decode(f.payload, f.len, &d) == 0);
 	CHECK(strcmp(d.node, "boot-0") == 0 && strcmp(d.address, "127.0.10.5") == 0);
 	CHECK(d.ipmi_port == 623 && d.redfish_port == 443 && d.uid == 999 && d.gid == 998);
+	CHECK(d.n_users == 1 && d.users[0].pwlen == 9 && memcmp(d.users[0].password, "pass\0word", 9) == 0);
 	CHECK(proto_recv(sv[1], &f) == -EAGAIN);
 }
 
@@ -71,16 +78,27 @@ static void test_strict_decode(void)
 	struct ctl_node n;
 	struct ctl_node m = {.pid = 42, .state = NODE_SERVING, .power = POWER_STATE_ON};
 	char *s;
-	const char *ok = "{\"node\":\"a\",\"address\":\"\",\"ipmi_port\":1,\"redfish_port\":2,"
-			 "\"uid\":1,\"gid\":1,\"verbose\":0}";
-	const char *extra = "{\"node\":\"a\",\"address\":\"\",\"ipmi_port\":1,\"redfish_port\":2,"
-			    "\"uid\":1,\"gid\":1,\"verbose\":0,\"x\":1}";
-	const char *port0 = "{\"node\":\"a\",\"address\":\"\",\"ipmi_port\":0,\"redfish_port\":2,"
-			    "\"uid\":1,\"gid\":1,\"verbose\":0}";
-	const char *nul = "{\"node\":\"a\\u0000b\",\"address\":\"\",\"ipmi_port\":1,"
-			  "\"redfish_port\":2,\"uid\":1,\"gid\":1,\"verbose\":0}";
+#define TAIL ",\"users\":[{\"name\":\"admin\",\"password\":\"7077\",\"role\":4}]," \
+	     "\"ipmi\":{\"suite0\":false,\"auth_none\":false,\"straight\":false," \
+	     "\"max_sessions\":32,\"session_timeout\":60}}"
+	const char *ok = "{\"node\":\"a\",\"address\":\"\",\"prefix\":24,\"ipmi_port\":1,"
+			 "\"redfish_port\":2,\"uid\":1,\"gid\":1,\"verbose\":0" TAIL;
+	const char *extra = "{\"node\":\"a\",\"address\":\"\",\"prefix\":24,\"ipmi_port\":1,"
+			    "\"redfish_port\":2,\"uid\":1,\"gid\":1,\"verbose\":0,\"x\":1" TAIL;
+	const char *port0 = "{\"node\":\"a\",\"address\":\"\",\"prefix\":24,\"ipmi_port\":0,"
+			    "\"redfish_port\":2,\"uid\":1,\"gid\":1,\"verbose\":0" TAIL;
+	const char *nul = "{\"node\":\"a\\u0000b\",\"address\":\"\",\"prefix\":24,"
+			  "\"ipmi_port\":1,\"redfish_port\":2,\"uid\":1,\"gid\":1,\"verbose\":0" TAIL;
+	const char *badpw = "{\"node\":\"a\",\"address\":\"\",\"prefix\":24,\"ipmi_port\":1,"
+			    "\"redfish_port\":2,\"uid\":1,\"gid\":1,\"verbose\":0,"
+			    "\"users\":[{\"name\":\"a\",\"password\":\"7g\",\"role\":4}],"
+			    "\"ipmi\":{\"suite0\":false,\"auth_none\":false,\"straight\":false,"
+			    "\"max_sessions\":32,\"session_timeout\":60}}";
 
 	CHECK(msg_config_decode(ok, strlen(ok), &c) == 0);
+	CHECK(c.n_users == 1 && c.users[0].pwlen == 2 && c.users[0].password[0] == 0x70 &&
+	      c.users[0].role == 4 && strcmp(c.users[0].name, "admin") == 0);
+	CHECK(msg_config_decode(badpw, strlen(badpw), &c) == -EBADMSG);
 	CHECK(msg_config_decode(extra, strlen(extra), &c) == -EBADMSG);
 	CHECK(msg_config_decode(port0, strlen(port0), &c) == -EBADMSG);
 	CHECK(msg_config_decode(nul, strlen(nul), &c) == -EBADMSG);

@@ -141,6 +141,7 @@ struct ipmi {
 	uint8_t last_power_event;  /* Get Chassis Status byte 3 */
 	uint8_t restart_cause;     /* Get System Restart Cause */
 	bool identify_on;
+	uint64_t identify_until_ms; /* now_ms() when it goes off; UINT64_MAX: forced on */
 	uint16_t sel_reservation, sdr_reservation;
 	uint8_t set_in_progress_lan;
 };
@@ -200,11 +201,16 @@ extern const struct ipmi_cmd ipmi_transport_cmds[];
 extern const struct ipmi_cmd ipmi_storage_cmds[];
 extern const struct ipmi_cmd ipmi_session_cmds[]; /* session.c: session commands */
 
-/* Response helpers for handlers. */
+/* Response helpers for handlers (resp.c).  They never write past
+ * IPMI_DATA_MAX: a write that would overflow sets CC_CANT_RETURN_BYTES and
+ * empties the data; once rs->cc is not CC_OK they append nothing. */
 void resp_u8(struct ipmi_resp *rs, uint8_t v);
 void resp_u16(struct ipmi_resp *rs, uint16_t v); /* little-endian */
 void resp_u32(struct ipmi_resp *rs, uint32_t v); /* little-endian */
 void resp_bytes(struct ipmi_resp *rs, const void *p, size_t n);
+/* Request length check: false (and CC_REQ_LEN_INVALID set) unless
+ * min <= rq->len <= max. */
+bool req_len_ok(const struct ipmi_req *rq, struct ipmi_resp *rs, size_t min, size_t max);
 
 /* Asynchronous answers (Chassis Control waits for QMP). */
 struct ipmi_async;
@@ -255,6 +261,18 @@ const struct cipher_suite *cipher_suite_find(const struct ipmi *ipmi, uint8_t au
 					     uint8_t integ, uint8_t conf);
 /* Fill Get Channel Cipher Suites record data: returns the byte count. */
 size_t cipher_suite_records(const struct ipmi *ipmi, uint8_t *out, size_t size);
+/* The ids of the suites we offer, in the order of those records (LAN
+ * configuration parameters 22-24): returns the count written, <= size. */
+size_t cipher_suite_ids(const struct ipmi *ipmi, uint8_t *out, size_t size);
+
+/* Channel numbers in requests: our LAN channel, or 0Eh "the channel this
+ * request came in on" (6.3), which is the same one.  Bits 7:4 are
+ * reserved in every command that carries a channel byte. */
+static inline bool ipmi_our_channel(uint8_t ch)
+{
+	ch &= 0x0f;
+	return ch == IPMI_CHANNEL_LAN || ch == 0x0e;
+}
 
 static inline uint16_t get_le16(const uint8_t *p)
 {

@@ -39,6 +39,7 @@ struct ipmi_config {
 	char node[NODE_NAME_MAX];  /* FRU product name, system name */
 	uint8_t guid[16];          /* system and device GUID, stable per node */
 	struct net_addr addr;      /* the BMC address */
+	uint8_t prefix;            /* its IPv4 prefix length (subnet mask); 0: unknown */
 	uint16_t port;
 	uint8_t mac[6];            /* the BMC's (virtual) MAC for Get LAN Config */
 	struct ipmi_user users[IPMI_MAX_USERS];

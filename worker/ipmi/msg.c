@@ -16,6 +16,7 @@ static const struct ipmi_cmd *const tables[] = {
 };
 
 struct ipmi_async {
+	struct ipmi_resp *orig; /* the handler's response while it still runs */
 	struct ipmi *ipmi;
 	uint32_t bmc_sid;
 	uint32_t seq;
@@ -226,7 +227,7 @@ int ipmi_msg_input(struct ipmi_ctx *ctx, const uint8_t *m, size_t len)
 	cached = ctx->s && ctx->s->state == SS_ACTIVE ? cache_put(ctx->s, &rq, ctx->seq, now)
 						       : NULL;
 	if (rs->async) {
-		rs->async->seq = ctx->seq;
+		rs->async->orig = NULL; /* the handler is done with rs */
 		if (cached)
 			cached->pending = true;
 		free(rs);
@@ -248,8 +249,10 @@ struct ipmi_async *ipmi_async_begin(struct ipmi_req *rq, struct ipmi_resp *rs)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
+	a->orig = rs;
 	a->ipmi = rq->ipmi;
 	a->bmc_sid = rq->s->bmc_sid;
+	a->seq = rq->ctx ? rq->ctx->seq : 0;
 	a->netfn = rq->netfn;
 	a->cmd = rq->cmd;
 	a->lun = rq->lun;
@@ -278,6 +281,14 @@ void ipmi_async_done(struct ipmi_async *a, uint8_t cc)
 			      .lun = a->lun, .rq_seq = a->rq_seq, .rq_addr = a->rq_addr};
 	struct ipmi_ctx ctx;
 
+	if (a->orig) {
+		/* answered before the handler returned: msg.c sends it as a
+		 * normal answer */
+		a->orig->cc = cc;
+		a->orig->async = NULL;
+		free(a);
+		return;
+	}
 	a->rs.cc = cc;
 	a->rs.async = NULL;
 	/* The session may have been closed or expired meanwhile: the action

@@ -252,6 +252,7 @@ static void get_session_challenge(struct ipmi_req *rq, struct ipmi_resp *rs)
 static void activate_session(struct ipmi_req *rq, struct ipmi_resp *rs)
 {
 	struct ipmi_session *s = rq->s;
+	uint32_t inbound;
 	uint8_t want;
 
 	if (rq->len != 22) {
@@ -274,17 +275,19 @@ static void activate_session(struct ipmi_req *rq, struct ipmi_resp *rs)
 	s->max_priv = want;
 	s->priv = want < IPMI_PRIV_USER ? want : IPMI_PRIV_USER;
 	s->state = SS_ACTIVE;
-	s->in_auth.started = false;
-	seq_accept(&s->in_auth, get_le32(rq->data + 18) - 1);
-	if (rq->ipmi->ops->random(rq->ipmi->arg, &s->out_seq, 4) < 0 || !s->out_seq)
-		s->out_seq = 1;
-	s->out_seq &= 0x7fffffff;
-	if (!s->out_seq)
-		s->out_seq = 1;
+	/* The console names the sequence number our answers start at (this
+	 * answer's header carries it: libfreeipmi checks), and we name the one
+	 * its requests start at. */
+	s->out_seq = get_le32(rq->data + 18);
+	if (rq->ipmi->ops->random(rq->ipmi->arg, &inbound, 4) < 0)
+		inbound = (uint32_t)rq->ipmi->ops->now_ms(rq->ipmi->arg);
+	inbound = (inbound & 0x7fffffff) | 1;
+	memset(&s->in_auth, 0, sizeof(s->in_auth));
+	seq_accept(&s->in_auth, inbound - 1);
 	rq->ipmi->stats.sessions_opened++;
 	resp_u8(rs, s->authtype);
 	resp_u32(rs, s->bmc_sid);
-	resp_u32(rs, s->out_seq); /* initial inbound sequence number for the console */
+	resp_u32(rs, inbound); /* initial inbound sequence number */
 	resp_u8(rs, s->max_priv);
 }
 
