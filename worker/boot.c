@@ -1,5 +1,19 @@
-/* The node's boot override state (worker/boot.h). */
-#include "boot.h"
+/* The boot override (worker/boot.h) carried out on QEMU: the devices that
+ * can boot are found in QOM (/machine/peripheral and peripheral-anon) and
+ * classified by type; an override gives the chosen class bootindex 0, 1,
+ * ... and moves the others behind it.  QEMU rebuilds the firmware's
+ * "bootorder" at every reset, so setting bootindex now takes effect at the
+ * next reset, whoever causes it.  A "once" override is used up by the
+ * first reset after it was set, then the original order is put back. */
+#include "worker.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+
+#define TEMP_BASE 1000 /* unique temporary bootindexes while reordering */
+#define OTHERS_BASE 100
 
 const char *boot_target_name(enum boot_target t)
 {
@@ -12,4 +26,248 @@ const char *boot_target_name(enum boot_target t)
 	case BOOT_TARGET_COUNT: break;
 	}
 	return "?";
+}
+
+static bool prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* QOM type -> what it boots as.  NICs boot over PXE (their option ROM). */
+enum boot_target boot_classify(const char *type)
+{
+	static const char *const nics[] = {"virtio-net", "e1000", "rtl8139", "pcnet", "ne2k",
+					   "vmxnet3", "igb", "usb-net", "i82559", "i8255"};
+	static const char *const cds[] = {"ide-cd", "scsi-cd"};
+	static const char *const disks[] = {"virtio-blk", "ide-hd", "scsi-hd", "nvme",
+					    "usb-storage", "scsi-disk", "virtio-scsi-disk"};
+
+	for (size_t i = 0; i < sizeof(cds) / sizeof(cds[0]); i++)
+		if (prefix(type, cds[i]))
+			return BOOT_CD;
+	for (size_t i = 0; i < sizeof(nics) / sizeof(nics[0]); i++)
+		if (prefix(type, nics[i]))
+			return BOOT_PXE;
+	for (size_t i = 0; i < sizeof(disks) / sizeof(disks[0]); i++)
+		if (prefix(type, disks[i]))
+			return BOOT_DISK;
+	return BOOT_NONE;
+}
+
+static struct bootctl *bc_of(struct worker_ctx *w)
+{
+	return &w->bootctl;
+}
+
+static void set_done(void *arg, json_t *ret, const char *error)
+{
+	struct worker_ctx *w = arg;
+
+	if (error)
+		log_warnx("boot order: qom-set bootindex failed: %s", error);
+	(void)w;
+}
+
+static void qom_set(struct worker_ctx *w, const char *path, int value)
+{
+	json_t *args = json_pack("{s:s, s:s, s:i}", "path", path, "property", "bootindex",
+				 "value", value);
+
+	if (power_qmp_command(w->power, "qom-set", args, set_done, w) < 0)
+		log_warnx("boot order: no QMP connection");
+}
+
+/* The bootindex every device should have for target t (-1: none). */
+static int wanted(const struct bootctl *bc, size_t i, enum boot_target t, int *rank)
+{
+	const struct boot_dev *d = &bc->devs[i];
+
+	if (t == BOOT_NONE || t == BOOT_BIOS)
+		return d->orig;
+	if (d->cls == t)
+		return (*rank)++;
+	return d->orig >= 0 ? OTHERS_BASE + d->orig : -1;
+}
+
+/* Two passes so that no two devices ever hold the same bootindex (QEMU
+ * refuses that): everything to a unique temporary value, then to its
+ * place.  QMP runs commands in order, so they can all be sent at once. */
+static void apply(struct worker_ctx *w, enum boot_target t)
+{
+	struct bootctl *bc = bc_of(w);
+	int rank = 0, v;
+
+	for (size_t i = 0; i < bc->n; i++)
+		if (bc->devs[i].cur >= 0) {
+			qom_set(w, bc->devs[i].path, TEMP_BASE + (int)i);
+			bc->devs[i].cur = TEMP_BASE + (int)i;
+		}
+	for (size_t i = 0; i < bc->n; i++) {
+		v = wanted(bc, i, t, &rank);
+		if (v != bc->devs[i].cur) {
+			qom_set(w, bc->devs[i].path, v);
+			bc->devs[i].cur = v;
+		}
+	}
+	bc->applied = t;
+	bc->applied_valid = true;
+	if (t != BOOT_NONE && t != BOOT_BIOS && rank == 0)
+		log_warnx("boot override %s: this VM has no such device", boot_target_name(t));
+	else
+		log_info("boot order set for %s (%zu bootable devices)", boot_target_name(t), bc->n);
+}
+
+void boot_apply(struct worker_ctx *w)
+{
+	struct bootctl *bc = bc_of(w);
+
+	if (!bc->discovered) {
+		bc->apply_pending = true; /* done when discovery finishes */
+		return;
+	}
+	/* IPMI writes several parameters per "bootdev": only a new target
+	 * changes the order */
+	if (bc->applied_valid && bc->applied == w->boot.target)
+		return;
+	apply(w, w->boot.target);
+}
+
+/* ---- discovery ---- */
+
+static void discovery_step_done(struct worker_ctx *w)
+{
+	struct bootctl *bc = bc_of(w);
+
+	if (--bc->outstanding > 0)
+		return;
+	bc->discovered = true;
+	log_info("boot devices: %zu found", bc->n);
+	if (bc->apply_pending || w->boot.target != BOOT_NONE) {
+		bc->apply_pending = false;
+		apply(w, w->boot.target);
+	}
+}
+
+struct get_ctx {
+	struct worker_ctx *w;
+	size_t idx;
+	uint32_t gen;
+};
+
+static void bootindex_done(void *arg, json_t *ret, const char *error)
+{
+	struct get_ctx *g = arg;
+	struct worker_ctx *w = g->w;
+	struct bootctl *bc = bc_of(w);
+	bool current = g->gen == bc->gen;
+
+	if (current && g->idx < bc->n) {
+		struct boot_dev *d = &bc->devs[g->idx];
+		/* no bootindex property: not something the firmware boots */
+		d->orig = d->cur = error || !json_is_integer(ret) ? -2
+								 : (int)json_integer_value(ret);
+	}
+	free(g);
+	if (current)
+		discovery_step_done(w);
+}
+
+static void add_device(struct worker_ctx *w, const char *dir, const char *name,
+		       enum boot_target cls)
+{
+	struct bootctl *bc = bc_of(w);
+	struct boot_dev *d;
+	struct get_ctx *g;
+	json_t *args;
+
+	if (bc->n == BOOT_MAX_DEVS)
+		return;
+	d = &bc->devs[bc->n];
+	snprintf(d->path, sizeof(d->path), "%s/%s", dir, name);
+	d->cls = cls;
+	g = malloc(sizeof(*g));
+	if (!g)
+		return;
+	*g = (struct get_ctx){w, bc->n++, bc->gen};
+	args = json_pack("{s:s, s:s}", "path", d->path, "property", "bootindex");
+	bc->outstanding++;
+	if (power_qmp_command(w->power, "qom-get", args, bootindex_done, g) < 0) {
+		bc->outstanding--;
+		free(g);
+	}
+}
+
+/* qom-list answer: [{"name": N, "type": "child<TYPE>"}, ...] */
+static void list_done(void *arg, json_t *ret, const char *error)
+{
+	struct get_ctx *g = arg;
+	struct worker_ctx *w = g->w;
+	const char *dir = g->idx ? "/machine/peripheral-anon" : "/machine/peripheral";
+	json_t *e;
+	size_t i;
+
+	if (g->gen != bc_of(w)->gen) {
+		free(g);
+		return;
+	}
+	if (!error && json_is_array(ret))
+		json_array_foreach(ret, i, e) {
+			const char *name = json_string_value(json_object_get(e, "name"));
+			const char *type = json_string_value(json_object_get(e, "type"));
+			char t[96];
+			if (!name || !type || sscanf(type, "child<%95[^>]>", t) != 1)
+				continue;
+			if (boot_classify(t) != BOOT_NONE)
+				add_device(w, dir, name, boot_classify(t));
+		}
+	free(g);
+	/* the order in bc->devs follows QOM's listing: stable across runs */
+	discovery_step_done(w);
+}
+
+static void list_dir(struct worker_ctx *w, int anon)
+{
+	struct bootctl *bc = bc_of(w);
+	struct get_ctx *g = malloc(sizeof(*g));
+	json_t *args;
+
+	if (!g)
+		return;
+	*g = (struct get_ctx){w, (size_t)anon, bc->gen};
+	args = json_pack("{s:s}", "path", anon ? "/machine/peripheral-anon" : "/machine/peripheral");
+	bc->outstanding++;
+	if (power_qmp_command(w->power, "qom-list", args, list_done, g) < 0) {
+		bc->outstanding--;
+		free(g);
+	}
+}
+
+void boot_qmp_connected(struct worker_ctx *w)
+{
+	struct bootctl *bc = bc_of(w);
+
+	/* A new connection may be a new QEMU: discover again. */
+	bc->gen++;
+	bc->n = 0;
+	bc->discovered = false;
+	bc->applied_valid = false;
+	bc->outstanding = 1; /* held until both lists are sent */
+	list_dir(w, 0);
+	list_dir(w, 1);
+	discovery_step_done(w);
+}
+
+/* A reset happened: a "once" override has been used for this boot. */
+void boot_reset_observed(struct worker_ctx *w)
+{
+	struct boot_state *b = &w->boot;
+
+	if (b->target == BOOT_NONE || b->persistent)
+		return;
+	log_info("boot override %s used by this reset; back to the normal order",
+		 boot_target_name(b->target));
+	b->target = BOOT_NONE;
+	b->raw_flags1 &= (uint8_t)~0x80; /* IPMI: boot flags no longer valid */
+	b->generation++;
+	boot_apply(w);
 }

@@ -67,6 +67,7 @@ static void op_boot_changed(void *arg)
 
 	log_info("boot override: %s%s%s", boot_target_name(w->boot.target),
 		 w->boot.persistent ? ", persistent" : ", once", w->boot.efi ? ", UEFI" : "");
+	boot_apply(w);
 }
 
 static void op_identify(void *arg, unsigned seconds)

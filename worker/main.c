@@ -65,6 +65,12 @@ static void on_error(void *arg, const char *text)
 static void on_reset(void *arg)
 {
 	log_info("the VM was reset");
+	boot_reset_observed(&W);
+}
+
+static void on_connected(void *arg)
+{
+	boot_qmp_connected(&W);
 }
 
 static const struct power_callbacks power_cbs = {
@@ -72,6 +78,7 @@ static const struct power_callbacks power_cbs = {
 	.want_qmp = on_want_qmp,
 	.error = on_error,
 	.reset = on_reset,
+	.connected = on_connected,
 };
 
 static void on_sigterm(uv_signal_t *h, int sig)

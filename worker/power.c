@@ -505,6 +505,8 @@ static void status_done(void *arg, json_t *ret, const char *error)
 	p->link = LINK_UP;
 	p->backoff_ms = BACKOFF_MIN_MS;
 	update_state(p);
+	if (p->cb.connected)
+		p->cb.connected(p->arg);
 	pump(p);
 }
 

@@ -19,8 +19,11 @@ struct power_callbacks {
 	void (*want_qmp)(void *arg);
 	/* something went wrong in the background (text for status "last error") */
 	void (*error)(void *arg, const char *text);
-	/* the VM was reset (RESET event): boot override hooks in here later */
+	/* the VM was reset (RESET event): a "once" boot override is used up */
 	void (*reset)(void *arg);
+	/* a QMP connection is up and its state known (boot devices are
+	 * discovered here) */
+	void (*connected)(void *arg);
 };
 
 struct power_limits {

@@ -1,6 +1,8 @@
 /* The worker's internal interfaces. */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 #include <uv.h>
 
@@ -9,6 +11,27 @@
 #include "power.h"
 
 struct ipmi;
+
+#define BOOT_MAX_DEVS 32
+
+/* A device the firmware can boot from, as found in QOM (boot.c). */
+struct boot_dev {
+	char path[160];
+	enum boot_target cls;
+	int orig; /* bootindex QEMU was started with (-1 none, -2 no such property) */
+	int cur;  /* what we last set */
+};
+
+struct bootctl {
+	struct boot_dev devs[BOOT_MAX_DEVS];
+	size_t n;
+	bool discovered;
+	bool apply_pending;
+	bool applied_valid;
+	enum boot_target applied; /* the target the current bootindexes express */
+	int outstanding; /* discovery replies still to come */
+	uint32_t gen;    /* bumped per QMP connection: late replies are ignored */
+};
 
 struct worker_ctx {
 	uv_loop_t *loop;
@@ -23,7 +46,14 @@ struct worker_ctx {
 	struct ipmi *ipmi;
 	uv_timer_t ipmi_tick;
 	struct boot_state boot; /* shared by IPMI and Redfish */
+	struct bootctl bootctl;
 };
+
+/* Boot override on QEMU (boot.c). */
+enum boot_target boot_classify(const char *qom_type);
+void boot_qmp_connected(struct worker_ctx *w);
+void boot_apply(struct worker_ctx *w);
+void boot_reset_observed(struct worker_ctx *w);
 
 /* IPMI over LAN on fd 4 (ipmi_server.c). */
 void ipmi_server_start(struct worker_ctx *w);

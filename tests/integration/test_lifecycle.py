@@ -241,8 +241,10 @@ def sups():
     """Supervisors a test starts; stopped (and their workers killed) after it."""
     started = []
     yield started
-    for s in started:
-        s.stop()
+    codes = [(s.proc.poll(), s.stop()) for s in started]
+    # Each ran until the end and stopped cleanly on SIGTERM.
+    assert codes == [(None, 0)] * len(started), \
+        f"supervisor (exit before stop, exit after SIGTERM): {codes}"
 
 
 @pytest.fixture
@@ -578,6 +580,7 @@ def test_qemu_restart_is_tracked(guests, sups, tmp_path):
     old.kill()
     st2 = sup.wait_node(S, timeout=10, power="unknown")
     assert (st2["pid"], st2["state"], st2["address"]) == (st["pid"], "serving", ADDR_S)
+    assert "QMP" in (st2.get("last_error") or ""), st2
     # The VM's manager starts it again, with the same socket paths.
     new = same_path_qemu(old, guests["dir"], guest=False)
     g.q = new

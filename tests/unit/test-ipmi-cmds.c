@@ -631,11 +631,18 @@ static void test_boot_ipmitool(void)
 		uint8_t dev;
 		enum boot_target t;
 	} devs[] = {
-		{0x04, BOOT_PXE}, {0x08, BOOT_DISK}, {0x0c, BOOT_DISK}, {0x10, BOOT_NONE},
-		{0x14, BOOT_CD},  {0x18, BOOT_BIOS}, {0x3c, BOOT_NONE}, {0x00, BOOT_NONE},
+		{0x04, BOOT_PXE}, {0x08, BOOT_DISK}, {0x0c, BOOT_DISK}, {0x14, BOOT_CD},
+		{0x00, BOOT_NONE},
 	};
+	/* what a VM cannot do is refused: diag partition, BIOS setup, floppy */
+	static const uint8_t refused[] = {0x10, 0x18, 0x3c, 0x24};
 	size_t i;
 
+	for (i = 0; i < sizeof(refused); i++) {
+		reset();
+		CHECK(SET_BOOT(0x05, 0x80, refused[i], 0x00, 0x00, 0x00) == CC_INVALID_DATA_FIELD);
+		CHECK(fake.boot.target == BOOT_NONE && fake.boot.generation == 0);
+	}
 	for (i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
 		reset();
 		/* "chassis bootdev X" */
@@ -692,11 +699,10 @@ static void test_boot_ironic_pyghmi(void)
 	gen = fake.boot.generation;
 	CHECK(SET_BOOT(0x05, 0xe0, 0x08, 0x00, 0x00, 0x00) == CC_OK);
 	CHECK(fake.boot.generation == gen);
-	/* pyghmi: legacy BIOS setup, once */
+	/* pyghmi: legacy BIOS setup, once: refused (no VM firmware setup via QMP) */
 	CHECK(SET_BOOT(0x03, 0x08) == CC_OK && fake.boot.generation == gen);
-	CHECK(SET_BOOT(0x05, 0x80, 0x18, 0x00, 0x00, 0x00) == CC_OK);
-	CHECK(fake.boot.target == BOOT_BIOS && !fake.boot.persistent && !fake.boot.efi);
-	CHECK(fake.boot.generation == gen + 1);
+	CHECK(SET_BOOT(0x05, 0x80, 0x18, 0x00, 0x00, 0x00) == CC_INVALID_DATA_FIELD);
+	CHECK(fake.boot.generation == gen);
 }
 
 static void test_boot_freeipmi(void)
@@ -735,10 +741,12 @@ static void test_boot_other_writers(void)
 	CHECK(SET_BOOT(0x05, 0x80, 0x82, 0x21, 0x00, 0x00) == CC_OK);
 	fake.boot.target = BOOT_BIOS;
 	CHECK(GET_BOOT(0x05) == CC_OK && answer_is("01 05 80 9a 21 00 00"));
-	/* a floppy override is valid and kept, though it sets no target */
-	CHECK(SET_BOOT(0x05, 0x80, 0x3c, 0x00, 0x00, 0x00) == CC_OK);
+	/* a floppy override is refused; a floppy selector without the valid
+	 * bit is just remembered */
+	CHECK(SET_BOOT(0x05, 0x80, 0x3c, 0x00, 0x00, 0x00) == CC_INVALID_DATA_FIELD);
+	CHECK(SET_BOOT(0x05, 0x00, 0x3c, 0x00, 0x00, 0x00) == CC_OK);
 	CHECK(fake.boot.target == BOOT_NONE);
-	CHECK(GET_BOOT(0x05) == CC_OK && answer_is("01 05 80 3c 00 00 00"));
+	CHECK(GET_BOOT(0x05) == CC_OK && answer_is("01 05 00 3c 00 00 00"));
 }
 
 static void test_boot_params(void)

@@ -704,7 +704,7 @@ static void p_reset(void *arg)
 	o->resets++;
 }
 
-static const struct power_callbacks pcbs = {p_state, p_want, p_error, p_reset};
+static const struct power_callbacks pcbs = {p_state, p_want, p_error, p_reset, NULL};
 
 static void done_cb(void *arg, enum power_result r, const char *detail)
 {

@@ -394,6 +394,12 @@ static uint8_t set_boot_flags(struct boot_state *b, const uint8_t *d, bool *chan
 	if (!boot_selector_valid((d[1] & BOOT_DEV_MASK) >> BOOT_DEV_SHIFT))
 		return CC_INVALID_DATA_FIELD;
 	t = boot_flags_target(d[0], d[1]);
+	/* A valid override we cannot carry out on a VM (BIOS setup, floppy,
+	 * diagnostic partition, remote media other than CD) is refused, not
+	 * accepted and ignored. */
+	if ((d[0] & BOOT_FLAG_VALID) && ((d[1] & BOOT_DEV_MASK) >> BOOT_DEV_SHIFT) != SEL_NONE &&
+	    (t == BOOT_NONE || t == BOOT_BIOS))
+		return CC_INVALID_DATA_FIELD;
 	persistent = d[0] & BOOT_FLAG_PERSISTENT;
 	efi = d[0] & BOOT_FLAG_EFI;
 	if (b->target != t || b->persistent != persistent || b->efi != efi)
