@@ -3,8 +3,9 @@
 #   sudo contrib/demo.sh
 # Installs what is needed, builds vbmc and the tiny test guest, boots two
 # guests that announce BMC addresses on loopback (127.0.10.10 and .11),
-# runs a private vbmc-supervisor for them, and drives one node's power with
-# the real CLI.  Everything it starts is stopped again on exit.
+# runs a private vbmc-supervisor for them, drives one node's power with the
+# real CLI and the other's with ipmitool over IPMI v2.0.  Everything it
+# starts is stopped again on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -99,6 +100,20 @@ wait_for demo-0 off
 say "vbmc-supervisor power demo-0 on"
 "$SUP" power -c "$DEMO/vbmc.yml" demo-0 on
 wait_for demo-0 on
+"$SUP" status -c "$DEMO/vbmc.yml"
+
+# The same over the network, as a provisioning tool would: IPMI v2.0
+# (RMCP+, cipher suite 17 picked by ipmitool itself) to demo-1's BMC.
+IPMI=(ipmitool -I lanplus -H 127.0.10.11 -U admin -P demo-password)
+say "ipmitool -I lanplus -H 127.0.10.11 mc info"
+"${IPMI[@]}" mc info | head -6
+say "ipmitool ... chassis power status / off / status / on / status"
+"${IPMI[@]}" chassis power status
+"${IPMI[@]}" chassis power off
+"${IPMI[@]}" chassis power status
+"${IPMI[@]}" chassis power on
+"${IPMI[@]}" chassis power status
+wait_for demo-1 on
 "$SUP" status -c "$DEMO/vbmc.yml"
 
 say "supervisor log"
