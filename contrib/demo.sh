@@ -59,7 +59,7 @@ i=10
 for n in demo-0 demo-1; do
 	qemu-system-x86_64 -name "$n" -accel "$accel" -machine q35 -m 128 -nodefaults \
 		-display none -no-shutdown -kernel "$kernel" -initrd build/guest/initrd.gz \
-		-append "console=ttyS0 quiet vbmc_ip=127.0.10.$i" -serial "file:$DEMO/$n.serial" \
+		-append "console=ttyS0 quiet no_timer_check vbmc_ip=127.0.10.$i" -serial "file:$DEMO/$n.serial" \
 		-device virtio-serial \
 		-chardev "socket,id=pm,path=$DEMO/$n.guest,server=on,wait=off" \
 		-device virtserialport,chardev=pm,name=placemat \

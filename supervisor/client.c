@@ -207,6 +207,7 @@ int cmd_power(const char *config_path, const char *node, const char *action)
 		fprintf(stderr, "vbmc-supervisor: power: %s\n", strerror(-r));
 		return 1;
 	}
-	printf("%s: power %s: %s\n", node, action, res.message);
+	/* a refusal is an error: stderr, so scripts can tell */
+	fprintf(res.ok ? stdout : stderr, "%s: power %s: %s\n", node, action, res.message);
 	return res.ok ? 0 : 1;
 }

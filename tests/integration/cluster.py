@@ -49,7 +49,8 @@ class Supervisor:
         if nodes is not None:
             self.nodes = dict(nodes)
         lines = [
-            "networks: [%s]" % ", ".join(self.networks),
+            # quoted: an unquoted "::1/128" is not valid YAML
+            "networks: [%s]" % ", ".join('"%s"' % n.strip('"') for n in self.networks),
             "ports: {ipmi: %d, redfish: %d}" % (self.ipmi_port, self.redfish_port),
             f"state-dir: {self.dir}/state",
             f"run-dir: {self.dir}/run",

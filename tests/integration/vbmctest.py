@@ -312,7 +312,9 @@ class Qemu:
              "-qmp", f"unix:{self.vbmc_qmp_path},server=on,wait=off",
              "-qmp", f"unix:{self.test_qmp_path},server=on,wait=off"]
         if self.guest:
-            append = "console=ttyS0 quiet"
+            # no_timer_check: under a loaded TCG host the kernel's IO-APIC
+            # timer check can fail and panic; panic=1 reboots rather than hangs
+            append = "console=ttyS0 quiet no_timer_check panic=1"
             if self.vbmc_ip is not None:
                 append += f" vbmc_ip={self.vbmc_ip}"
             if self.extra_append:
