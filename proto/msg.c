@@ -94,14 +94,15 @@ static json_t *users_encode(const struct msg_config *m)
 char *msg_config_encode(const struct msg_config *m)
 {
 	return dump(json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:i, s:o, s:{s:b, s:b, s:b, "
-			      "s:I, s:I}}",
+			      "s:I, s:I}, s:s, s:s}",
 			      "node", m->node, "address", m->address, "prefix", m->prefix,
 			      "ipmi_port", m->ipmi_port, "redfish_port", m->redfish_port, "uid",
 			      (json_int_t)m->uid, "gid", (json_int_t)m->gid, "verbose", m->verbose,
 			      "users", users_encode(m), "ipmi", "suite0", m->ipmi_suite0,
 			      "auth_none", m->ipmi_auth_none, "straight", m->ipmi_straight,
 			      "max_sessions", (json_int_t)m->ipmi_max_sessions, "session_timeout",
-			      (json_int_t)m->ipmi_session_timeout_s));
+			      (json_int_t)m->ipmi_session_timeout_s, "tls_cert", m->tls_cert,
+			      "tls_key", m->tls_key));
 }
 
 static int user_decode(json_t *o, struct msg_user *u)
@@ -140,8 +141,8 @@ static int users_decode(json_t *arr, struct msg_config *m)
 int msg_config_decode(const char *json, size_t len, struct msg_config *m)
 {
 	json_t *o = load(json, len), *users;
-	const char *node, *addr;
-	size_t nl, al;
+	const char *node, *addr, *cert, *key;
+	size_t nl, al, cl, kl;
 	json_int_t prefix, ip, rp, uid, gid, verbose, maxs, tmo;
 	int s0, an, st;
 	int r = -EBADMSG;
@@ -151,17 +152,20 @@ int msg_config_decode(const char *json, size_t len, struct msg_config *m)
 	memset(m, 0, sizeof(*m));
 	if (json_unpack_ex(o, NULL, JSON_STRICT,
 			   "{s:s%, s:s%, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:b, s:b, s:b, s:I, "
-			   "s:I}}",
+			   "s:I}, s:s%, s:s%}",
 			   "node", &node, &nl, "address", &addr, &al, "prefix", &prefix,
 			   "ipmi_port", &ip, "redfish_port", &rp, "uid", &uid, "gid", &gid,
 			   "verbose", &verbose, "users", &users, "ipmi", "suite0", &s0,
 			   "auth_none", &an, "straight", &st, "max_sessions", &maxs,
-			   "session_timeout", &tmo) == 0 &&
+			   "session_timeout", &tmo, "tls_cert", &cert, &cl, "tls_key", &key,
+			   &kl) == 0 &&
 	    in_range(prefix, 0, 128) && in_range(ip, 1, 65535) && in_range(rp, 1, 65535) &&
 	    in_range(uid, 0, 0xfffffffe) && in_range(gid, 0, 0xfffffffe) &&
 	    in_range(verbose, 0, 9) && in_range(maxs, 1, 256) && in_range(tmo, 1, 3600) &&
 	    copy_str(m->node, sizeof(m->node), node, nl) == 0 && nl > 0 &&
 	    copy_str(m->address, sizeof(m->address), addr, al) == 0 &&
+	    copy_str(m->tls_cert, sizeof(m->tls_cert), cert, cl) == 0 &&
+	    copy_str(m->tls_key, sizeof(m->tls_key), key, kl) == 0 &&
 	    users_decode(users, m) == 0) {
 		m->prefix = (uint8_t)prefix;
 		m->ipmi_port = (uint16_t)ip;

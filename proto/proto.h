@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 #define PROTO_MAGIC 0x76626d63u /* "vbmc" */
 #define PROTO_MAX_PAYLOAD (60 * 1024)
 #define PROTO_MAX_FDS 4
@@ -96,6 +96,7 @@ enum power_result {
 #define ADDR_TEXT_MAX 46
 #define REASON_MAX 200
 
+#define MSG_PEM_MAX (16 * 1024)
 #define MSG_MAX_USERS 15
 #define MSG_USER_NAME_MAX 16
 #define MSG_PASSWORD_MAX 20
@@ -119,6 +120,10 @@ struct msg_config {
 	uint32_t n_users;
 	uint8_t ipmi_suite0, ipmi_auth_none, ipmi_straight;
 	uint32_t ipmi_max_sessions, ipmi_session_timeout_s;
+	/* Redfish TLS: PEM text, the key only ever as this message, never a
+	 * path the worker could open (it cannot open files anyway) */
+	char tls_cert[MSG_PEM_MAX];
+	char tls_key[MSG_PEM_MAX];
 };
 
 struct msg_power {

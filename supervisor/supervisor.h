@@ -121,6 +121,14 @@ int state_save(struct sup *s);
 /* Calls node_restore() for every known node with a saved address. */
 int state_load(struct sup *s);
 
+/* Redfish TLS material for a node (tls.c): the configured tls: cert/key,
+ * or a per-node self-signed certificate generated with GnuTLS and kept in
+ * state-dir/tls/ (0600), regenerated only when missing, unreadable or not
+ * valid for the node's current address.  PEM text into cert/key.
+ * 0, or -errno with a message in err. */
+int tls_for_node(struct sup *s, const struct node *n, char *cert, size_t certsize, char *key,
+		 size_t keysize, char *err, size_t errlen);
+
 /* Addresses on a link (netlink.c), via rtnetlink. */
 int nl_addr_add(const char *ifname, const struct net_addr *a, unsigned prefix);
 int nl_addr_del(const char *ifname, const struct net_addr *a, unsigned prefix);
