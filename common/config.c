@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf, strndup, explicit_bzero */
 #endif
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,7 +25,7 @@
 
 #define CONFIG_TEXT_MAX (1024 * 1024)
 /* The schema nests at most three containers deep: top, users, users[i]. */
-#define TREE_DEPTH_MAX 3
+#define TREE_DEPTH_MAX 5 /* top, nodes, a node, boot-devices, a list */
 #define TREE_NODES_MAX 65536
 #define ERRORS_MAX     100
 #define KEY_TEXT_MAX   128
@@ -1214,10 +1215,76 @@ static void parse_node_announce(struct ctx *x, const struct ynode *v, const char
 	set_socket_path(x, v, key, n, &n->announce);
 }
 
+/* boot-devices: {pxe: [IDS], disk: [IDS], cd: [IDS]}: QOM device ids
+ * (-device ...,id=X) or absolute QOM paths, overriding what worker/boot.c
+ * would pick by device type. */
+static bool qom_ref_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-/[]", *s))
+			return false;
+	return true;
+}
+
+static void parse_boot_list(struct ctx *x, const struct ynode *v, const char *key,
+			    struct config_node *n, int cls)
+{
+	char kb[KEY_TEXT_MAX], q[QUOTE_MAX];
+
+	if (!expect(x, v, key, Y_SEQ))
+		return;
+	if (v->n > CONFIG_BOOT_DEVS_MAX) {
+		report(x, &v->mark, key, "at most %d devices", CONFIG_BOOT_DEVS_MAX);
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const char *s = get_str(x, v->kid[i], index_key(kb, key, i), CONFIG_QOM_REF_MAX);
+		if (!s)
+			continue;
+		if (!qom_ref_ok(s)) {
+			report(x, &v->kid[i]->mark, kb, "'%s' is not a QOM device id or path",
+			       quote(s, v->kid[i]->len, q));
+			continue;
+		}
+		n->boot_devs[cls][n->n_boot_devs[cls]++] = xdup(x, s);
+	}
+}
+
+static void parse_boot_pxe(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	parse_boot_list(x, v, key, obj, 0);
+}
+
+static void parse_boot_disk(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	parse_boot_list(x, v, key, obj, 1);
+}
+
+static void parse_boot_cd(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	parse_boot_list(x, v, key, obj, 2);
+}
+
+static const struct field boot_dev_fields[] = {
+    {"pxe", parse_boot_pxe, false},
+    {"disk", parse_boot_disk, false},
+    {"cd", parse_boot_cd, false},
+};
+
+static void parse_node_boot(struct ctx *x, const struct ynode *v, const char *key, void *obj)
+{
+	if (expect(x, v, key, Y_MAP))
+		walk_map(x, v, key, boot_dev_fields,
+			 sizeof(boot_dev_fields) / sizeof(boot_dev_fields[0]), obj);
+}
+
 static const struct field node_fields[] = {
     {"name", parse_node_name, true},
     {"qmp", parse_node_qmp, true},
     {"announce", parse_node_announce, true},
+    {"boot-devices", parse_node_boot, false},
 };
 
 static void parse_nodes(struct ctx *x, const struct ynode *v, const char *key, void *obj)
@@ -1436,6 +1503,9 @@ void config_free(struct config *c)
 		free(c->nodes[i].name);
 		free(c->nodes[i].qmp);
 		free(c->nodes[i].announce);
+		for (int k = 0; k < 3; k++)
+			for (size_t j = 0; j < c->nodes[i].n_boot_devs[k]; j++)
+				free(c->nodes[i].boot_devs[k][j]);
 	}
 	free(c->users);
 	free(c->nodes);
@@ -1562,6 +1632,25 @@ static void print_users(const struct config *c, FILE *f)
 	}
 }
 
+static void print_boot_devs(const struct config_node *n, FILE *f)
+{
+	static const char *const names[3] = {"pxe", "disk", "cd"};
+
+	if (!n->n_boot_devs[0] && !n->n_boot_devs[1] && !n->n_boot_devs[2])
+		return;
+	fputs("    boot-devices:\n", f);
+	for (int k = 0; k < 3; k++) {
+		if (!n->n_boot_devs[k])
+			continue;
+		fprintf(f, "      %s:\n", names[k]);
+		for (size_t j = 0; j < n->n_boot_devs[k]; j++) {
+			fputs("        - ", f);
+			print_str(f, n->boot_devs[k][j]);
+			fputc('\n', f);
+		}
+	}
+}
+
 static void print_nodes(const struct config *c, FILE *f)
 {
 	fputs(c->n_nodes ? "nodes:\n" : "nodes: []\n", f);
@@ -1569,6 +1658,7 @@ static void print_nodes(const struct config *c, FILE *f)
 		print_key_str(f, "  - ", "name", c->nodes[i].name);
 		print_key_str(f, "    ", "qmp", c->nodes[i].qmp);
 		print_key_str(f, "    ", "announce", c->nodes[i].announce);
+		print_boot_devs(&c->nodes[i], f);
 	}
 }
 

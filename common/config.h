@@ -24,10 +24,16 @@ struct config_user {
 	enum role role;
 };
 
+#define CONFIG_BOOT_DEVS_MAX 8
+#define CONFIG_QOM_REF_MAX 127
+
 struct config_node {
 	char *name;
 	char *qmp;
 	char *announce;
+	/* boot-devices: [0] pxe, [1] disk, [2] cd: QOM ids or paths */
+	char *boot_devs[3][CONFIG_BOOT_DEVS_MAX];
+	size_t n_boot_devs[3];
 };
 
 /* IPMI security switches: the weak modes are off unless asked for. */

@@ -91,10 +91,43 @@ static json_t *users_encode(const struct msg_config *m)
 	return arr;
 }
 
+static json_t *boot_devs_encode(const struct msg_config *m)
+{
+	json_t *all = json_array();
+
+	for (int k = 0; k < 3; k++) {
+		json_t *l = json_array();
+		for (size_t j = 0; j < m->n_boot_devs[k] && j < MSG_BOOT_DEVS_MAX; j++)
+			json_array_append_new(l, json_string(m->boot_devs[k][j]));
+		json_array_append_new(all, l);
+	}
+	return all;
+}
+
+static int boot_devs_decode(json_t *all, struct msg_config *m)
+{
+	if (!json_is_array(all) || json_array_size(all) != 3)
+		return -EBADMSG;
+	for (size_t k = 0; k < 3; k++) {
+		json_t *l = json_array_get(all, k), *v;
+		size_t j;
+		if (!json_is_array(l) || json_array_size(l) > MSG_BOOT_DEVS_MAX)
+			return -EBADMSG;
+		json_array_foreach(l, j, v) {
+			if (!json_is_string(v) ||
+			    copy_str(m->boot_devs[k][j], sizeof(m->boot_devs[k][j]),
+				     json_string_value(v), json_string_length(v)) < 0)
+				return -EBADMSG;
+		}
+		m->n_boot_devs[k] = (uint8_t)json_array_size(l);
+	}
+	return 0;
+}
+
 char *msg_config_encode(const struct msg_config *m)
 {
 	return dump(json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:i, s:o, s:{s:b, s:b, s:b, "
-			      "s:I, s:I}, s:s, s:s}",
+			      "s:I, s:I}, s:s, s:s, s:o}",
 			      "node", m->node, "address", m->address, "prefix", m->prefix,
 			      "ipmi_port", m->ipmi_port, "redfish_port", m->redfish_port, "uid",
 			      (json_int_t)m->uid, "gid", (json_int_t)m->gid, "verbose", m->verbose,
@@ -102,7 +135,7 @@ char *msg_config_encode(const struct msg_config *m)
 			      "auth_none", m->ipmi_auth_none, "straight", m->ipmi_straight,
 			      "max_sessions", (json_int_t)m->ipmi_max_sessions, "session_timeout",
 			      (json_int_t)m->ipmi_session_timeout_s, "tls_cert", m->tls_cert,
-			      "tls_key", m->tls_key));
+			      "tls_key", m->tls_key, "boot_devices", boot_devs_encode(m)));
 }
 
 static int user_decode(json_t *o, struct msg_user *u)
@@ -140,7 +173,7 @@ static int users_decode(json_t *arr, struct msg_config *m)
 
 int msg_config_decode(const char *json, size_t len, struct msg_config *m)
 {
-	json_t *o = load(json, len), *users;
+	json_t *o = load(json, len), *users, *bootdevs;
 	const char *node, *addr, *cert, *key;
 	size_t nl, al, cl, kl;
 	json_int_t prefix, ip, rp, uid, gid, verbose, maxs, tmo;
@@ -152,13 +185,13 @@ int msg_config_decode(const char *json, size_t len, struct msg_config *m)
 	memset(m, 0, sizeof(*m));
 	if (json_unpack_ex(o, NULL, JSON_STRICT,
 			   "{s:s%, s:s%, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:b, s:b, s:b, s:I, "
-			   "s:I}, s:s%, s:s%}",
+			   "s:I}, s:s%, s:s%, s:o}",
 			   "node", &node, &nl, "address", &addr, &al, "prefix", &prefix,
 			   "ipmi_port", &ip, "redfish_port", &rp, "uid", &uid, "gid", &gid,
 			   "verbose", &verbose, "users", &users, "ipmi", "suite0", &s0,
 			   "auth_none", &an, "straight", &st, "max_sessions", &maxs,
 			   "session_timeout", &tmo, "tls_cert", &cert, &cl, "tls_key", &key,
-			   &kl) == 0 &&
+			   &kl, "boot_devices", &bootdevs) == 0 &&
 	    in_range(prefix, 0, 128) && in_range(ip, 1, 65535) && in_range(rp, 1, 65535) &&
 	    in_range(uid, 0, 0xfffffffe) && in_range(gid, 0, 0xfffffffe) &&
 	    in_range(verbose, 0, 9) && in_range(maxs, 1, 256) && in_range(tmo, 1, 3600) &&
@@ -166,7 +199,7 @@ int msg_config_decode(const char *json, size_t len, struct msg_config *m)
 	    copy_str(m->address, sizeof(m->address), addr, al) == 0 &&
 	    copy_str(m->tls_cert, sizeof(m->tls_cert), cert, cl) == 0 &&
 	    copy_str(m->tls_key, sizeof(m->tls_key), key, kl) == 0 &&
-	    users_decode(users, m) == 0) {
+	    users_decode(users, m) == 0 && boot_devs_decode(bootdevs, m) == 0) {
 		m->prefix = (uint8_t)prefix;
 		m->ipmi_port = (uint16_t)ip;
 		m->redfish_port = (uint16_t)rp;

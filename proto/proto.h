@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 #define PROTO_MAGIC 0x76626d63u /* "vbmc" */
 #define PROTO_MAX_PAYLOAD (60 * 1024)
 #define PROTO_MAX_FDS 4
@@ -97,6 +97,8 @@ enum power_result {
 #define REASON_MAX 200
 
 #define MSG_PEM_MAX (16 * 1024)
+#define MSG_BOOT_DEVS_MAX 8
+#define MSG_QOM_REF_MAX 127
 #define MSG_MAX_USERS 15
 #define MSG_USER_NAME_MAX 16
 #define MSG_PASSWORD_MAX 20
@@ -124,6 +126,9 @@ struct msg_config {
 	 * path the worker could open (it cannot open files anyway) */
 	char tls_cert[MSG_PEM_MAX];
 	char tls_key[MSG_PEM_MAX];
+	/* boot-devices override: [0] pxe, [1] disk, [2] cd; QOM ids or paths */
+	char boot_devs[3][MSG_BOOT_DEVS_MAX][MSG_QOM_REF_MAX + 1];
+	uint8_t n_boot_devs[3];
 };
 
 struct msg_power {

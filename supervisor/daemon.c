@@ -110,8 +110,16 @@ static bool users_changed(const struct config *a, const struct config *b)
 	return false;
 }
 
+static bool str_changed(const char *a, const char *b)
+{
+	return !a != !b || (a && strcmp(a, b) != 0);
+}
+
 static bool globals_changed(const struct config *a, const struct config *b)
 {
+	/* a new tls: pair (or none any more) needs new workers */
+	if (str_changed(a->tls_cert, b->tls_cert) || str_changed(a->tls_key, b->tls_key))
+		return true;
 	if (users_changed(a, b) || memcmp(&a->ipmi, &b->ipmi, sizeof(a->ipmi)) != 0)
 		return true;
 	if (a->ipmi_port != b->ipmi_port || a->redfish_port != b->redfish_port)
@@ -124,12 +132,25 @@ static bool globals_changed(const struct config *a, const struct config *b)
 	return false;
 }
 
+static bool boot_devs_changed(const struct config_node *a, const struct config_node *b)
+{
+	for (int k = 0; k < 3; k++) {
+		if (a->n_boot_devs[k] != b->n_boot_devs[k])
+			return true;
+		for (size_t j = 0; j < a->n_boot_devs[k]; j++)
+			if (strcmp(a->boot_devs[k][j], b->boot_devs[k][j]) != 0)
+				return true;
+	}
+	return false;
+}
+
 /* A node keeps its worker only if nothing it was started with changed. */
 static void reconcile_node(struct sup *s, struct node *n, const struct config_node *c,
-			   bool globals)
+			   const struct config_node *was, bool globals)
 {
 	bool paths = strcmp(n->qmp_path, c->qmp) != 0 || strcmp(n->announce_path, c->announce);
 
+	globals = globals || (was && boot_devs_changed(was, c));
 	if (paths) {
 		free(n->qmp_path);
 		n->qmp_path = xstrdup(c->qmp);
@@ -179,7 +200,8 @@ static void reload(struct sup *s)
 	for (size_t i = 0; i < nc->n_nodes; i++) {
 		struct node *n = sup_find_node(s, nc->nodes[i].name);
 		if (n) {
-			reconcile_node(s, n, &nc->nodes[i], globals);
+			reconcile_node(s, n, &nc->nodes[i], config_find_node(old, n->name),
+				       globals);
 		} else {
 			log_node(LOG_NOTICE, nc->nodes[i].name, NULL, "node added");
 			add_node(s, &nc->nodes[i]);

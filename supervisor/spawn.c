@@ -304,40 +304,44 @@ static int start_process(struct worker *w, int chan_child, int udp, int tcp)
 	return uv_spawn(n->sup->loop, &w->proc, &o);
 }
 
-static int send_config(struct worker *w)
+static void boot_devs_into(const struct config_node *cn, struct msg_config *m)
+{
+	for (int k = 0; cn && k < 3; k++)
+		for (size_t j = 0; j < cn->n_boot_devs[k] && j < MSG_BOOT_DEVS_MAX; j++)
+			strlcpy0(m->boot_devs[k][m->n_boot_devs[k]++], cn->boot_devs[k][j],
+				 sizeof(m->boot_devs[k][0]));
+}
+
+/* m arrives with the TLS material already in it (worker_spawn). */
+static int send_config(struct worker *w, struct msg_config *m)
 {
 	struct node *n = w->node;
 	const struct config *c = n->sup->cfg;
-	struct msg_config m = {
-		.ipmi_port = c->ipmi_port,
-		.redfish_port = c->redfish_port,
-		.uid = n->sup->uid,
-		.gid = n->sup->gid,
-		.verbose = n->sup->verbose,
-	};
-
 	const struct net_cidr *net = addr_network_of(&n->addr, c->networks, c->n_networks);
-	int r;
 
-	strlcpy0(m.node, n->name, sizeof(m.node));
-	strlcpy0(m.address, n->addr_text, sizeof(m.address));
-	m.prefix = (uint8_t)(net ? net->prefix : (n->addr.family == AF_INET ? 32 : 128));
-	m.ipmi_suite0 = c->ipmi.cipher_suite_0;
-	m.ipmi_auth_none = c->ipmi.auth_none;
-	m.ipmi_straight = c->ipmi.straight_password;
-	m.ipmi_max_sessions = c->ipmi.max_sessions;
-	m.ipmi_session_timeout_s = c->ipmi.session_timeout_s;
-	for (size_t i = 0; i < c->n_users && m.n_users < MSG_MAX_USERS; i++) {
-		struct msg_user *u = &m.users[m.n_users++];
+	m->ipmi_port = c->ipmi_port;
+	m->redfish_port = c->redfish_port;
+	m->uid = n->sup->uid;
+	m->gid = n->sup->gid;
+	m->verbose = n->sup->verbose;
+	strlcpy0(m->node, n->name, sizeof(m->node));
+	strlcpy0(m->address, n->addr_text, sizeof(m->address));
+	m->prefix = (uint8_t)(net ? net->prefix : (n->addr.family == AF_INET ? 32 : 128));
+	m->ipmi_suite0 = c->ipmi.cipher_suite_0;
+	m->ipmi_auth_none = c->ipmi.auth_none;
+	m->ipmi_straight = c->ipmi.straight_password;
+	m->ipmi_max_sessions = c->ipmi.max_sessions;
+	m->ipmi_session_timeout_s = c->ipmi.session_timeout_s;
+	boot_devs_into(config_find_node(c, n->name), m);
+	for (size_t i = 0; i < c->n_users && m->n_users < MSG_MAX_USERS; i++) {
+		struct msg_user *u = &m->users[m->n_users++];
 		size_t pl = strlen(c->users[i].password);
 		strlcpy0(u->name, c->users[i].name, sizeof(u->name));
 		u->pwlen = (uint8_t)(pl > MSG_PASSWORD_MAX ? MSG_PASSWORD_MAX : pl);
 		memcpy(u->password, c->users[i].password, u->pwlen);
 		u->role = (uint8_t)c->users[i].role;
 	}
-	r = proto_send_json(w->chan, MSG_CONFIG, msg_config_encode(&m), NULL, 0);
-	explicit_bzero(&m, sizeof(m));
-	return r;
+	return proto_send_json(w->chan, MSG_CONFIG, msg_config_encode(m), NULL, 0);
 }
 
 static int open_sockets(struct node *n, int *udp, int *tcp, char *err, size_t errlen)
@@ -362,7 +366,8 @@ static int open_sockets(struct node *n, int *udp, int *tcp, char *err, size_t er
 	return 0;
 }
 
-int worker_spawn(struct node *n, struct worker **ret, char *err, size_t errlen)
+static int spawn_with(struct node *n, struct msg_config *m, struct worker **ret, char *err,
+		      size_t errlen)
 {
 	struct worker *w;
 	int sv[2], udp, tcp, r;
@@ -402,11 +407,28 @@ int worker_spawn(struct node *n, struct worker **ret, char *err, size_t errlen)
 	uv_poll_init(n->sup->loop, &w->poll, w->chan);
 	w->poll.data = w;
 	uv_poll_start(&w->poll, UV_READABLE, on_chan);
-	r = send_config(w);
+	r = send_config(w, m);
 	if (r < 0)
 		kill_worker(w, "cannot send its configuration");
 	*ret = w;
 	return 0;
+}
+
+int worker_spawn(struct node *n, struct worker **ret, char *err, size_t errlen)
+{
+	/* too big for the stack; it carries passwords and the TLS key: wiped */
+	struct msg_config *m = xcalloc(1, sizeof(*m));
+	int r;
+
+	/* TLS first: a bad certificate or key fails the spawn before anything
+	 * is bound or started, with the reason as the node's last error */
+	r = tls_for_node(n->sup, n, m->tls_cert, sizeof(m->tls_cert), m->tls_key,
+			 sizeof(m->tls_key), err, errlen);
+	if (r == 0)
+		r = spawn_with(n, m, ret, err, errlen);
+	explicit_bzero(m, sizeof(*m));
+	free(m);
+	return r;
 }
 
 void worker_stop(struct worker *w)

@@ -183,7 +183,10 @@ static void add_device(struct worker_ctx *w, const char *dir, const char *name,
 	if (bc->n == BOOT_MAX_DEVS)
 		return;
 	d = &bc->devs[bc->n];
-	snprintf(d->path, sizeof(d->path), "%s/%s", dir, name);
+	if (*dir)
+		snprintf(d->path, sizeof(d->path), "%s/%s", dir, name);
+	else
+		snprintf(d->path, sizeof(d->path), "%s", name);
 	d->cls = cls;
 	g = malloc(sizeof(*g));
 	if (!g)
@@ -195,6 +198,56 @@ static void add_device(struct worker_ctx *w, const char *dir, const char *name,
 		bc->outstanding--;
 		free(g);
 	}
+}
+
+/* The config's boot-devices lists (msg_config) name devices by QOM id
+ * (under /machine/peripheral) or by absolute path. */
+static bool listed(const struct msg_config *c, int k, const char *path)
+{
+	for (size_t j = 0; j < c->n_boot_devs[k]; j++) {
+		const char *ref = c->boot_devs[k][j];
+		if (ref[0] == '/' ? strcmp(ref, path) == 0
+				  : strncmp(path, "/machine/peripheral/", 20) == 0 &&
+					    strcmp(path + 20, ref) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Override classes first; a class with a list takes only what it lists. */
+static enum boot_target class_for(const struct msg_config *c, const char *path,
+				  enum boot_target by_type)
+{
+	static const enum boot_target cls[3] = {BOOT_PXE, BOOT_DISK, BOOT_CD};
+
+	for (int k = 0; k < 3; k++)
+		if (listed(c, k, path))
+			return cls[k];
+	for (int k = 0; k < 3; k++)
+		if (by_type == cls[k] && c->n_boot_devs[k])
+			return BOOT_NONE; /* kept, as "another device" */
+	return by_type;
+}
+
+static bool known(const struct bootctl *bc, const char *path)
+{
+	for (size_t i = 0; i < bc->n; i++)
+		if (strcmp(bc->devs[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/* Absolute paths in the lists that are not under the peripheral dirs. */
+static void add_listed_paths(struct worker_ctx *w)
+{
+	static const enum boot_target cls[3] = {BOOT_PXE, BOOT_DISK, BOOT_CD};
+
+	for (int k = 0; k < 3; k++)
+		for (size_t j = 0; j < w->cfg.n_boot_devs[k]; j++) {
+			const char *ref = w->cfg.boot_devs[k][j];
+			if (ref[0] == '/' && !known(bc_of(w), ref))
+				add_device(w, "", ref, cls[k]);
+		}
 }
 
 /* qom-list answer: [{"name": N, "type": "child<TYPE>"}, ...] */
@@ -214,12 +267,17 @@ static void list_done(void *arg, json_t *ret, const char *error)
 		json_array_foreach(ret, i, e) {
 			const char *name = json_string_value(json_object_get(e, "name"));
 			const char *type = json_string_value(json_object_get(e, "type"));
-			char t[96];
+			char t[96], path[200];
+			enum boot_target by_type;
 			if (!name || !type || sscanf(type, "child<%95[^>]>", t) != 1)
 				continue;
-			if (boot_classify(t) != BOOT_NONE)
-				add_device(w, dir, name, boot_classify(t));
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			by_type = boot_classify(t);
+			if (by_type != BOOT_NONE || class_for(&w->cfg, path, BOOT_NONE) != BOOT_NONE)
+				add_device(w, dir, name, class_for(&w->cfg, path, by_type));
 		}
+	if (g->idx == 1)
+		add_listed_paths(w); /* both lists are in by now (QMP answers in order) */
 	free(g);
 	/* the order in bc->devs follows QOM's listing: stable across runs */
 	discovery_step_done(w);

@@ -748,14 +748,38 @@ static char *repeat(const char *s, size_t n, const char *tail)
 	return p;
 }
 
+static void test_boot_devices(void)
+{
+	struct config *c = NULL;
+	char *errs = NULL;
+	const char *text = "networks: [10.0.0.0/24]\n"
+			   "nodes:\n  - {name: a, qmp: /q, announce: /a,\n"
+			   "     boot-devices: {pxe: [net0, net1], cd: [\"/machine/x/y[2]\"]}}\n";
+
+	CHECK(config_parse("/t/v.yml", text, strlen(text), &c, &errs) == 0);
+	CHECK(c && c->nodes[0].n_boot_devs[0] == 2 && c->nodes[0].n_boot_devs[1] == 0 &&
+	      c->nodes[0].n_boot_devs[2] == 1);
+	CHECK(c && strcmp(c->nodes[0].boot_devs[0][1], "net1") == 0);
+	config_free(c);
+	free(errs);
+	one_error("networks: [10.0.0.0/24]\n"
+		  "nodes: [{name: a, qmp: /q, announce: /a, boot-devices: {pxe: [\"a b\"]}}]\n",
+		  2, 63, "nodes[0].boot-devices.pxe[0]", "'a b' is not a QOM device id or path");
+	one_error("networks: [10.0.0.0/24]\n"
+		  "nodes: [{name: a, qmp: /q, announce: /a, boot-devices: {usb: [x]}}]\n",
+		  2, 57, "nodes[0].boot-devices.usb", "unknown key");
+}
+
 static void test_limits(void)
 {
 	char *text, *errs, *big;
 	size_t n;
 
 	/* Deeper than the schema: reported where it starts, with its key. */
-	errs = parse_fail(MINIMAL "users: [{name: [[x]]}]\n");
-	CHECK(has_error_at(errs, 4, 16, "users[0].name", "nested deeper than the schema allows"));
+	errs = parse_fail("networks: [10.0.0.0/24]\n"
+			  "nodes: [{name: a, qmp: /q, announce: /a, boot-devices: {pxe: [[x]]}}]\n");
+	CHECK(has_error_at(errs, 2, 63, "nodes[0].boot-devices.pxe[0]",
+			   "nested deeper than the schema allows"));
 	free(errs);
 	one_error(MINIMAL "users: [[[x]]]\n", 4, 9, "users[0]", "expected a mapping");
 
@@ -905,6 +929,7 @@ int main(void)
 	test_yaml_errors();
 	test_aliases();
 	test_limits();
+	test_boot_devices();
 	test_junk();
 	test_load();
 

@@ -80,7 +80,8 @@ static void test_strict_decode(void)
 	char *s;
 #define TAIL ",\"users\":[{\"name\":\"admin\",\"password\":\"7077\",\"role\":4}]," \
 	     "\"ipmi\":{\"suite0\":false,\"auth_none\":false,\"straight\":false," \
-	     "\"max_sessions\":32,\"session_timeout\":60},\"tls_cert\":\"\",\"tls_key\":\"\"}"
+	     "\"max_sessions\":32,\"session_timeout\":60},\"tls_cert\":\"\",\"tls_key\":\"\"," \
+	     "\"boot_devices\":[[\"net0\"],[],[]]}"
 	const char *ok = "{\"node\":\"a\",\"address\":\"\",\"prefix\":24,\"ipmi_port\":1,"
 			 "\"redfish_port\":2,\"uid\":1,\"gid\":1,\"verbose\":0" TAIL;
 	const char *extra = "{\"node\":\"a\",\"address\":\"\",\"prefix\":24,\"ipmi_port\":1,"
@@ -94,7 +95,7 @@ static void test_strict_decode(void)
 			    "\"users\":[{\"name\":\"a\",\"password\":\"7g\",\"role\":4}],"
 			    "\"ipmi\":{\"suite0\":false,\"auth_none\":false,\"straight\":false,"
 			    "\"max_sessions\":32,\"session_timeout\":60},\"tls_cert\":\"\","
-			    "\"tls_key\":\"\"}";
+			    "\"tls_key\":\"\",\"boot_devices\":[[],[],[]]}";
 
 	CHECK(msg_config_decode(ok, strlen(ok), &c) == 0);
 	CHECK(c.n_users == 1 && c.users[0].pwlen == 2 && c.users[0].password[0] == 0x70 &&
