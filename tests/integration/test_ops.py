@@ -8,6 +8,7 @@ Needs root (network namespaces, setuid children, /proc of other users).
 """
 
 import json
+import re
 import os
 import pwd
 import shutil
@@ -27,7 +28,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import BUILD, SUPERVISOR, WORKER, Supervisor  # noqa: E402
 from test_hostile import FakeAnnounce, LogCheck, fake_node, udp_listeners  # noqa: E402
-from vbmctest import Journal, Qemu, wait_until  # noqa: E402
+from vbmctest import REPO, Journal, Qemu, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -298,6 +299,9 @@ def test_systemd_unit_verifies(tmp_path):
 # -- control socket ---------------------------------------------------------------
 
 PROTO_MAGIC = 0x76626D63
+# the version the binaries under test speak, read from the one header that defines it
+PROTO_VERSION = int(re.search(r"#define PROTO_VERSION (\d+)",
+                              (REPO / "proto" / "proto.h").read_text()).group(1))
 CTL_STATUS, CTL_NODE, CTL_END = 300, 400, 401
 
 
@@ -322,7 +326,7 @@ def raw_status_as(uid, gid, path):
                 s.settimeout(5)
                 types = []
                 try:
-                    s.send(struct.pack("=IHHI", PROTO_MAGIC, 1, CTL_STATUS, len(payload))
+                    s.send(struct.pack("=IHHI", PROTO_MAGIC, PROTO_VERSION, CTL_STATUS, len(payload))
                            + payload)
                     while True:
                         data = s.recv(65536)
@@ -441,7 +445,7 @@ def test_control_concurrent_status(one):
     socks = []
     path = str(one.sup.dir / "run" / "control.sock")
     payload = json.dumps({"node": "op1"}).encode()
-    frame = struct.pack("=IHHI", PROTO_MAGIC, 1, CTL_STATUS, len(payload)) + payload
+    frame = struct.pack("=IHHI", PROTO_MAGIC, PROTO_VERSION, CTL_STATUS, len(payload)) + payload
     try:
         for _ in range(n):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
