@@ -16,7 +16,7 @@ build_pkgs="build-essential meson ninja-build pkg-config
 # clang for libFuzzer.
 test_pkgs="qemu-system-x86 busybox-static lz4 cpio python3 python3-pytest
  iproute2 curl ipmitool freeipmi-tools python3-pyghmi redfishtool python3-sushy
- clang libclang-rt-14-dev socat procps"
+ clang libclang-rt-14-dev socat procps python3-cryptography"
 
 demo_pkgs="qemu-system-x86 busybox-static lz4 cpio ipmitool"
 

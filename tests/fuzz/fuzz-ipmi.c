@@ -1,6 +1,6 @@
 /* Fuzz the whole IPMI datagram -> response path with a fake clock, a fake
  * power core and deterministic "random" bytes.  The input is split into
- * datagrams (2-byte big-endian length prefixes) so that multi-step
+ * datagrams (2-byte prefixes: see below) so that multi-step
  * exchanges — Open Session, RAKP, in-session commands — can be reached;
  * the seed corpus holds real client exchanges. */
 #include <stddef.h>
@@ -84,10 +84,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.users[1].pwlen = 8;
 	c.users[1].max_priv = 2;
 	c.n_users = 2;
+	/* every input starts from the same state: reproducible crashes */
 	rng = 1;
+	clock_ms = 1000;
+	pstate = POWER_STATE_ON;
+	memset(&boot, 0, sizeof(boot));
 	ipmi = ipmi_new(&c, &ops, NULL);
 	while (size >= 2) {
-		size_t n = (size_t)data[0] << 8 | data[1];
+		/* 10 bits of length; the top 6 bits of the prefix are extra
+		 * seconds to let pass after this datagram, so that idle
+		 * expiry is reached too (seeds use 0: 0.7 s per datagram) */
+		size_t n = (size_t)(data[0] & 3) << 8 | data[1];
+		uint64_t step = 700 + 1000u * (data[0] >> 2);
 		data += 2;
 		size -= 2;
 		if (n > size)
@@ -95,9 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ipmi_input(ipmi, data, n, (struct sockaddr *)&from, sizeof(from));
 		data += n;
 		size -= n;
-		clock_ms += 700;
-		if (clock_ms % 7 == 0)
-			ipmi_tick(ipmi);
+		clock_ms += step;
+		ipmi_tick(ipmi);
 	}
 	ipmi_free(ipmi);
 	return 0;

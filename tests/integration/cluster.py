@@ -24,8 +24,13 @@ _ports = itertools.count(random.randrange(20000, 40000, 2), 2)
 
 class Supervisor:
     def __init__(self, nodes, networks=("127.0.10.0/24",), workdir=None,
-                 interface=None, start=True, env=None, password="s3cret-pw"):
-        """nodes: {name: Qemu}.  The Qemu objects give the socket paths."""
+                 interface=None, start=True, env=None, password="s3cret-pw",
+                 users=(), extra_config=()):
+        """nodes: {name: Qemu}.  The Qemu objects give the socket paths.
+
+        users: extra (name, password, role) besides admin, role one of
+        administrator, operator, readonly.  extra_config: more top-level
+        config lines, e.g. "ipmi: {cipher-suite-0: true}"."""
         self.dir = Path(workdir or tempfile.mkdtemp(prefix="vbmc-sup-"))
         self.nodes = dict(nodes)
         self.networks = list(networks)
@@ -37,9 +42,15 @@ class Supervisor:
         self.password = password
         self.env = dict(env or {})
         self.proc = None
+        self.users = list(users)
+        self.extra_config = list(extra_config)
         pw = self.dir / "admin.pass"
         pw.write_text(password + "\n")
         pw.chmod(0o600)
+        for name, upw, _ in self.users:
+            f = self.dir / f"{name}.pass"
+            f.write_text(upw + "\n")
+            f.chmod(0o600)
         self.write_config()
         if start:
             self.start()
@@ -57,6 +68,9 @@ class Supervisor:
             "users:",
             "  - {name: admin, password-file: admin.pass, role: administrator}",
         ]
+        lines += [f"  - {{name: {name}, password-file: {name}.pass, role: {role}}}"
+                  for name, _, role in self.users]
+        lines += self.extra_config
         if self.interface:
             lines.append(f"interface: {self.interface}")
         lines.append("nodes:")

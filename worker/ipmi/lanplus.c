@@ -303,6 +303,8 @@ static int rakp2_hmac(const struct ipmi *ipmi, const struct ipmi_session *s, uin
 	uint8_t buf[4 + 4 + 16 + 16 + 16 + 2 + IPMI_NAME_MAX];
 	size_t n = 0;
 
+	if (s->auth_alg == IPMI_AUTH_NONE)
+		return 0; /* suite 0 (only when configured): no key exchange code */
 	put_le32(buf, s->console_sid);
 	put_le32(buf + 4, s->bmc_sid);
 	n = 8;
@@ -405,6 +407,8 @@ static int rakp3_hmac(const struct ipmi_session *s, uint8_t *out)
 	uint8_t buf[16 + 4 + 2 + IPMI_NAME_MAX];
 	size_t n;
 
+	if (s->auth_alg == IPMI_AUTH_NONE)
+		return 0;
 	memcpy(buf, s->rc, 16);
 	put_le32(buf + 16, s->console_sid);
 	buf[20] = s->role;
@@ -416,8 +420,10 @@ static int rakp3_hmac(const struct ipmi_session *s, uint8_t *out)
 
 static int derive_keys(struct ipmi_session *s)
 {
-	int n = ipmi_sik(s->auth_alg, s->user->password, s->user->pwlen, s->rm, s->rc, s->role,
-			 s->uname, s->ulen, s->sik);
+	int n = s->auth_alg == IPMI_AUTH_NONE
+			? 0 /* suite 0: ipmi_sik() knows no "none" */
+			: ipmi_sik(s->auth_alg, s->user->password, s->user->pwlen, s->rm, s->rc,
+				   s->role, s->uname, s->ulen, s->sik);
 
 	if (n <= 0)
 		return n < 0 ? n : 0; /* auth none: no keys, nothing to protect with */
