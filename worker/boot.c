@@ -315,12 +315,25 @@ void boot_qmp_connected(struct worker_ctx *w)
 	discovery_step_done(w);
 }
 
-/* A reset happened: a "once" override has been used for this boot. */
-void boot_reset_observed(struct worker_ctx *w)
+/* A reset uses a "once" override, but the normal order is only put back
+ * when resets have stopped for ONCE_SETTLE_MS: QEMU's system_reset is
+ * followed within ~100 ms by one or more guest resets (SeaBIOS's "hard
+ * reboot"), each of which takes a new snapshot of the boot order for the
+ * firmware (fw_cfg "bootorder").  Undoing the override at the first RESET
+ * event raced with those, and the firmware then booted the normal order. */
+#define ONCE_SETTLE_MS 2000
+
+static uv_timer_t once_timer;
+static bool once_timer_ready;
+static uint32_t once_gen; /* boot.generation in force at the last reset */
+
+static void once_used(uv_timer_t *t)
 {
+	struct worker_ctx *w = t->data;
 	struct boot_state *b = &w->boot;
 
-	if (b->target == BOOT_NONE || b->persistent)
+	/* an override written since that reset is for the next boot */
+	if (b->generation != once_gen || b->target == BOOT_NONE || b->persistent)
 		return;
 	log_info("boot override %s used by this reset; back to the normal order",
 		 boot_target_name(b->target));
@@ -328,4 +341,19 @@ void boot_reset_observed(struct worker_ctx *w)
 	b->raw_flags1 &= (uint8_t)~0x80; /* IPMI: boot flags no longer valid */
 	b->generation++;
 	boot_apply(w);
+}
+
+void boot_reset_observed(struct worker_ctx *w)
+{
+	struct boot_state *b = &w->boot;
+
+	if (b->target == BOOT_NONE || b->persistent)
+		return;
+	if (!once_timer_ready) {
+		uv_timer_init(w->loop, &once_timer);
+		once_timer_ready = true;
+	}
+	once_timer.data = w;
+	once_gen = b->generation;
+	uv_timer_start(&once_timer, once_used, ONCE_SETTLE_MS, 0);
 }
