@@ -87,8 +87,9 @@ static const struct ipmi_ops ops = {
 };
 
 /* A name-based UUID (RFC 4122 version 5 layout) from the node name, so a
- * node's GUID is stable and distinct without storing anything. */
-static void node_guid(const char *node, uint8_t out[16])
+ * node's GUID is stable and distinct without storing anything.  IPMI's GUIDs
+ * and Redfish's UUIDs both come from here, so they name the node alike. */
+void node_guid(const char *node, uint8_t out[16])
 {
 	static const char ns[] = "vbmc-node-guid:";
 	uint8_t h[20];

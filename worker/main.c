@@ -71,6 +71,7 @@ static void on_reset(void *arg)
 static void on_connected(void *arg)
 {
 	boot_qmp_connected(&W);
+	redfish_qmp_connected(&W);
 }
 
 static const struct power_callbacks power_cbs = {
@@ -96,6 +97,7 @@ static void build(void)
 	channel_start(&W);
 	W.power = power_new(W.loop, &lim, &power_cbs, &W);
 	ipmi_server_start(&W);
+	redfish_start(&W); /* TLS keys and the listener, before the sandbox */
 	uv_signal_init(W.loop, &W.sig_term);
 	uv_signal_start(&W.sig_term, on_sigterm, SIGTERM);
 }

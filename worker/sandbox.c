@@ -59,8 +59,10 @@ static const int allowed[] = {
 	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(write), SCMP_SYS(writev),
 	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
 	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(close), SCMP_SYS(shutdown),
-	/* Redfish will accept on its listen socket */
-	SCMP_SYS(accept4), SCMP_SYS(listen), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	/* Redfish (h2o on libuv): accept4 on the socket that listens since
+	 * build(); TCP_NODELAY on each connection; h2o asks the peer's
+	 * address (rate limiting, logs) and the socket's own */
+	SCMP_SYS(accept4), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
 	/* libuv sets fd flags; fstat for stdio */
 	SCMP_SYS(fcntl), SCMP_SYS(fstat), SCMP_SYS(newfstatat),

@@ -11,6 +11,7 @@
 #include "power.h"
 
 struct ipmi;
+struct redfish;
 
 #define BOOT_MAX_DEVS 32
 
@@ -47,6 +48,7 @@ struct worker_ctx {
 	uv_timer_t ipmi_tick;
 	struct boot_state boot; /* shared by IPMI and Redfish */
 	struct bootctl bootctl;
+	struct redfish *redfish; /* NULL while Redfish is off (no TLS certificate) */
 };
 
 /* Boot override on QEMU (boot.c). */
@@ -57,6 +59,13 @@ void boot_reset_observed(struct worker_ctx *w);
 
 /* IPMI over LAN on fd 4 (ipmi_server.c). */
 void ipmi_server_start(struct worker_ctx *w);
+/* The node's stable GUID, derived from its name (ipmi_server.c). */
+void node_guid(const char *node, uint8_t out[16]);
+
+/* Redfish over HTTPS on fd 5 (redfish/bind.c); off without a TLS certificate. */
+void redfish_start(struct worker_ctx *w);
+/* A QMP connection is up: Redfish asks QEMU for the facts it reports. */
+void redfish_qmp_connected(struct worker_ctx *w);
 
 /* Supervisor channel (channel.c). */
 void channel_start(struct worker_ctx *w);

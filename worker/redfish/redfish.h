@@ -18,14 +18,14 @@
 #include "worker/boot.h"
 #include "worker/qmp.h"
 
-#define RF_MAX_USERS MSG_MAX_USERS
-#define RF_NAME_MAX MSG_USER_NAME_MAX
-#define RF_PASSWORD_MAX MSG_PASSWORD_MAX
-#define RF_BODY_MAX (16 * 1024)  /* larger request bodies get 413 */
-#define RF_MAX_SESSIONS 64
+#define RF_MAX_USERS	     MSG_MAX_USERS
+#define RF_NAME_MAX	     MSG_USER_NAME_MAX
+#define RF_PASSWORD_MAX	     MSG_PASSWORD_MAX
+#define RF_BODY_MAX	     (16 * 1024) /* larger request bodies get 413 */
+#define RF_MAX_SESSIONS	     64
 #define RF_SESSION_TIMEOUT_S 600 /* idle; DSP0266 allows 30..86400 */
-#define RF_MAX_HEADERS 16
-#define RF_HEADER_VALUE_MAX 192
+#define RF_MAX_HEADERS	     16
+#define RF_HEADER_VALUE_MAX  192
 
 /* Redfish roles carry the numbers of the IPMI levels the config uses. */
 enum rf_role {
@@ -70,7 +70,7 @@ struct rf_ops {
 /* Strings are NUL-terminated and need only live until rf_handle() returns. */
 struct rf_request {
 	const char *method;
-	const char *path;          /* as sent: percent-encoded, may carry a query */
+	const char *path;	   /* as sent: percent-encoded, may carry a query */
 	const char *authorization; /* header values, NULL when absent */
 	const char *x_auth_token;
 	const char *if_match;
@@ -87,8 +87,8 @@ struct rf_header {
 
 struct rf_response {
 	int status;
-	json_t *json;             /* the JSON body while it is built (owned) */
-	char *body;               /* the body as sent (owned), NULL for none */
+	json_t *json; /* the JSON body while it is built (owned) */
+	char *body;   /* the body as sent (owned), NULL for none */
 	size_t body_len;
 	const char *content_type; /* static */
 	struct rf_header headers[RF_MAX_HEADERS];
@@ -108,8 +108,7 @@ void rf_free(struct rf *rf);
  * cancelled.  If it was called before rf_handle() returns, the return value
  * is NULL; otherwise the call is still running (a power action waiting for
  * QEMU) and the handle may be passed to rf_call_cancel(). */
-struct rf_call *rf_handle(struct rf *rf, const struct rf_request *rq, rf_done_cb done,
-			  void *arg);
+struct rf_call *rf_handle(struct rf *rf, const struct rf_request *rq, rf_done_cb done, void *arg);
 /* The client went away: done will not be called.  The call's memory is
  * released when the operation it waits for finishes. */
 void rf_call_cancel(struct rf_call *c);
