@@ -18,7 +18,7 @@ test_pkgs="qemu-system-x86 busybox-static lz4 cpio python3 python3-pytest
  iproute2 curl ipmitool freeipmi-tools python3-pyghmi redfishtool python3-sushy
  clang libclang-rt-14-dev socat procps python3-cryptography"
 
-demo_pkgs="qemu-system-x86 busybox-static lz4 cpio ipmitool"
+demo_pkgs="qemu-system-x86 busybox-static lz4 cpio ipmitool curl"
 
 case "$what" in
 build) pkgs=$build_pkgs ;;
