@@ -11,9 +11,14 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/util.h"
 
 #define TEMP_BASE 1000 /* unique temporary bootindexes while reordering */
 #define OTHERS_BASE 100
+/* The chosen devices start at 1, not 0: QEMU gives bootindex 0 to the
+ * boot code it loads itself with -kernel (linuxboot), and refuses a
+ * duplicate.  Such a VM boots its kernel first whatever we do. */
+#define TARGET_BASE 1
 
 const char *boot_target_name(enum boot_target t)
 {
@@ -62,10 +67,16 @@ static struct bootctl *bc_of(struct worker_ctx *w)
 static void set_done(void *arg, json_t *ret, const char *error)
 {
 	struct worker_ctx *w = arg;
+	char text[REASON_MAX];
 
-	if (error)
-		log_warnx("boot order: qom-set bootindex failed: %s", error);
-	(void)w;
+	if (!error)
+		return;
+	/* what we think QEMU holds is now wrong: re-apply on the next change */
+	bc_of(w)->applied_valid = false;
+	snprintf(text, sizeof(text), "boot order: qom-set bootindex failed: %s", error);
+	log_warnx("%s", text);
+	strlcpy0(w->st.last_error, text, sizeof(w->st.last_error));
+	channel_report(w, 1);
 }
 
 static void qom_set(struct worker_ctx *w, const char *path, int value)
@@ -85,7 +96,7 @@ static int wanted(const struct bootctl *bc, size_t i, enum boot_target t, int *r
 	if (t == BOOT_NONE || t == BOOT_BIOS)
 		return d->orig;
 	if (d->cls == t)
-		return (*rank)++;
+		return TARGET_BASE + (*rank)++;
 	return d->orig >= 0 ? OTHERS_BASE + d->orig : -1;
 }
 

@@ -359,7 +359,8 @@ int rf_nic_get(struct rf_call *c)
 	json_object_set_new(j, "PermanentMACAddress", json_string(n->mac));
 	/* the device is there and usable; Ironic registers ports for Enabled */
 	json_object_set_new(j, "Status", rf_status_obj("Enabled", "OK"));
-	json_object_set_new(j, "Links", json_pack("{s:[o]}", "Chassis", rf_link(RF_CHASSIS)));
+	/* EthernetInterface.v1_9_0: Links.Chassis is one link, not an array */
+	json_object_set_new(j, "Links", json_pack("{s:o}", "Chassis", rf_link(RF_CHASSIS)));
 	rf_reply(c, 200, j);
 	return RF_DONE;
 }
