@@ -31,45 +31,6 @@ static void op_send(void *arg, const uint8_t *buf, size_t len, const struct sock
 	uv_udp_try_send(&w->udp, &b, 1, to);
 }
 
-static uint64_t op_now(void *arg)
-{
-	return now_ms();
-}
-
-static int op_random(void *arg, void *buf, size_t len)
-{
-	return ipmi_random(buf, len);
-}
-
-static enum power_state op_power_state(void *arg)
-{
-	return power_get_state(ctx_of(arg)->power);
-}
-
-static void op_power(void *arg, enum power_action a,
-		     void (*cb)(void *cbarg, enum power_result r, const char *detail), void *cbarg)
-{
-	struct worker_ctx *w = ctx_of(arg);
-
-	log_info("IPMI: power %s", power_action_name(a));
-	w->st.power_actions++;
-	power_request(w->power, a, cb, cbarg);
-}
-
-static struct boot_state *op_boot(void *arg)
-{
-	return &ctx_of(arg)->boot;
-}
-
-static void op_boot_changed(void *arg)
-{
-	struct worker_ctx *w = ctx_of(arg);
-
-	log_info("boot override: %s%s%s", boot_target_name(w->boot.target),
-		 w->boot.persistent ? ", persistent" : ", once", w->boot.efi ? ", UEFI" : "");
-	boot_apply(w);
-}
-
 static void op_identify(void *arg, unsigned seconds)
 {
 	log_info("chassis identify for %u s", seconds);
@@ -77,12 +38,12 @@ static void op_identify(void *arg, unsigned seconds)
 
 static const struct ipmi_ops ops = {
 	.send = op_send,
-	.now_ms = op_now,
-	.random = op_random,
-	.power_state = op_power_state,
-	.power = op_power,
-	.boot = op_boot,
-	.boot_changed = op_boot_changed,
+	.now_ms = engine_now_ms,
+	.random = engine_random,
+	.power_state = engine_power_state,
+	.power = engine_power,
+	.boot = engine_boot,
+	.boot_changed = engine_boot_changed,
 	.identify = op_identify,
 };
 

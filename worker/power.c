@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "power.h"
+#include "common/log.h"
 
 #define POWER_QUEUE_MAX		4
 #define BACKOFF_MIN_MS		500
@@ -78,6 +79,7 @@ struct power_req {
 	bool background; /* graceful restart's power-on: nobody waits for it */
 	const struct plan *plan;
 	unsigned step;
+	uint64_t t0; /* uv_hrtime() at power_request(), for the debug timing */
 };
 
 struct power {
@@ -210,6 +212,11 @@ static void req_finish(struct power *p, struct power_req *r, enum power_result r
 	power_done_cb cb = r->cb;
 	void *arg = r->arg;
 
+	/* Request to the last QMP reply (tests/bench parses this line). */
+	if (r->plan)
+		log_debug("power %s: %s in %llu us", power_action_name(r->action),
+			  power_result_name(res),
+			  (unsigned long long)((uv_hrtime() - r->t0) / 1000));
 	if (r->plan && r->plan->shows != POWER_STATE_UNKNOWN && p->overlay == r->plan->shows)
 		p->overlay = POWER_STATE_UNKNOWN;
 	free(r);
@@ -387,6 +394,7 @@ void power_request(struct power *p, enum power_action a, power_done_cb cb, void 
 	r->action = a;
 	r->cb = cb;
 	r->arg = arg;
+	r->t0 = uv_hrtime();
 	enqueue(p, r);
 	pump(p);
 }

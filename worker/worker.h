@@ -57,6 +57,15 @@ void boot_qmp_connected(struct worker_ctx *w);
 void boot_apply(struct worker_ctx *w);
 void boot_reset_observed(struct worker_ctx *w);
 
+/* Adapters the IPMI and Redfish engines share (engine_ops.c); arg is the
+ * struct worker_ctx. */
+uint64_t engine_now_ms(void *arg);
+int engine_random(void *arg, void *buf, size_t len);
+enum power_state engine_power_state(void *arg);
+void engine_power(void *arg, enum power_action a, power_done_cb cb, void *cbarg);
+struct boot_state *engine_boot(void *arg);
+void engine_boot_changed(void *arg);
+
 /* IPMI over LAN on fd 4 (ipmi_server.c). */
 void ipmi_server_start(struct worker_ctx *w);
 /* The node's stable GUID, derived from its name (ipmi_server.c). */

@@ -22,40 +22,6 @@ static struct worker_ctx *ctx_of(void *arg)
 	return arg;
 }
 
-static uint64_t op_now(void *arg)
-{
-	return now_ms();
-}
-
-static int op_random(void *arg, void *buf, size_t len)
-{
-	return ipmi_random(buf, len);
-}
-
-static enum power_state op_power_state(void *arg)
-{
-	return power_get_state(ctx_of(arg)->power);
-}
-
-static void op_power(void *arg, enum power_action a, rf_power_cb cb, void *cbarg)
-{
-	struct worker_ctx *w = ctx_of(arg);
-
-	w->st.power_actions++;
-	channel_report(w, 0);
-	power_request(w->power, a, cb, cbarg);
-}
-
-static struct boot_state *op_boot(void *arg)
-{
-	return &ctx_of(arg)->boot;
-}
-
-static void op_boot_changed(void *arg)
-{
-	boot_apply(ctx_of(arg));
-}
-
 static int op_qmp(void *arg, const char *cmd, json_t *args, qmp_reply_cb cb, void *cbarg)
 {
 	return power_qmp_command(ctx_of(arg)->power, cmd, args, cb, cbarg);
@@ -67,12 +33,12 @@ static void op_log(void *arg, int prio, const char *text)
 }
 
 static const struct rf_ops ops = {
-    .now_ms = op_now,
-    .random = op_random,
-    .power_state = op_power_state,
-    .power = op_power,
-    .boot = op_boot,
-    .boot_changed = op_boot_changed,
+    .now_ms = engine_now_ms,
+    .random = engine_random,
+    .power_state = engine_power_state,
+    .power = engine_power,
+    .boot = engine_boot,
+    .boot_changed = engine_boot_changed,
     .qmp = op_qmp,
     .log = op_log,
 };
