@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install everything vbmc needs on Debian 12, from Debian's packages only.
-# Usage: contrib/install-deps.sh [build|demo|test]
+# Usage: contrib/install-deps.sh [build|demo|test|bench]
 #   build: compile vbmc;  demo: + QEMU and the tiny guest's parts;
 #   test (default): + every client and tool the test suite drives.
+#   bench: test + the peers and tools of tests/bench/run.sh.
 # Why each package is here: docs/DEPENDENCIES.md.
 set -eu
 what=${1:-test}
@@ -20,11 +21,15 @@ test_pkgs="qemu-system-x86 busybox-static lz4 cpio python3 python3-pytest
 
 demo_pkgs="qemu-system-x86 busybox-static lz4 cpio ipmitool curl"
 
+# tests/bench: ipmi_sim and nginx as peers, h2load, the plot.
+bench_pkgs="openipmi nghttp2-client nginx-light python3-matplotlib"
+
 case "$what" in
 build) pkgs=$build_pkgs ;;
 demo) pkgs="$build_pkgs $demo_pkgs" ;;
 test) pkgs="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 [build|demo|test]" >&2; exit 2 ;;
+bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 [build|demo|test|bench]" >&2; exit 2 ;;
 esac
 
 if [ "$(id -u)" -ne 0 ]; then

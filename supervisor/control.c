@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #define MAX_CLIENTS 16          /* beyond: idle ones closed, else the backlog waits */
 #define CLIENT_IDLE_MS 60000
+#define STATUS_SEND_MS 2000 /* a listing may block the loop this long at most */
 
 struct client {
 	struct control *ctl;
@@ -87,8 +89,31 @@ static void reply_result(struct client *c, int ok, enum power_result pr, const c
 	proto_send_json(c->fd, CTL_RESULT, ctl_result_encode(&r), NULL, 0);
 }
 
+/* A listing of many nodes outgrows the socket buffer (one frame per node):
+ * wait for the CLI to read, within a bound, rather than fail. */
+static int send_waiting(int fd, uint16_t type, char *json, uint64_t deadline)
+{
+	size_t len;
+	int r;
+
+	if (!json)
+		return -ENOMEM;
+	len = strlen(json);
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		uint64_t now = now_ms();
+		r = proto_send(fd, type, json, len, NULL, 0);
+		if (r != -EAGAIN || now >= deadline)
+			break;
+		poll(&p, 1, (int)(deadline - now));
+	}
+	free(json);
+	return r;
+}
+
 static int handle_status(struct client *c, const struct proto_frame *f)
 {
+	uint64_t deadline = now_ms() + STATUS_SEND_MS;
 	struct sup *s = c->ctl->sup;
 	struct ctl_status q;
 	struct ctl_node st;
@@ -101,7 +126,7 @@ static int handle_status(struct client *c, const struct proto_frame *f)
 			continue;
 		found = true;
 		node_status(s->nodes[i], &st);
-		if (proto_send_json(c->fd, CTL_NODE, ctl_node_encode(&st), NULL, 0) < 0)
+		if (send_waiting(c->fd, CTL_NODE, ctl_node_encode(&st), deadline) < 0)
 			return -EIO;
 	}
 	if (q.node[0] && !found) {
@@ -110,7 +135,7 @@ static int handle_status(struct client *c, const struct proto_frame *f)
 		reply_result(c, 0, POWER_OK, msg);
 		return 0;
 	}
-	proto_send_json(c->fd, CTL_END, msg_empty_encode(), NULL, 0);
+	send_waiting(c->fd, CTL_END, msg_empty_encode(), deadline);
 	return 0;
 }
 

@@ -338,14 +338,47 @@ static void log_generated(const struct node *n, gnutls_x509_crt_t crt, const cha
 		 why, hex);
 }
 
+/* The generated pair is a cache: a file cut short by a crash is "broken"
+ * and made again, so it is written without the two fsyncs of
+ * write_file_atomic (they were most of a first spawn's time). */
+static int write_cache_file(const char *path, const char *data, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd, r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	r = fchmod(fd, mode) < 0 ? -errno : 0;
+	for (size_t off = 0, len = strlen(data); !r && off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno != EINTR)
+			r = -errno;
+		else if (w > 0)
+			off += (size_t)w;
+	}
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
 /* Make a new key and certificate, hand them out and store them. */
 static int generate(const struct node *n, const char *cpath, const char *kpath, char *cert,
 		    size_t certsize, char *key, size_t keysize, const char *why, char *err,
-		    size_t errlen)
+		    size_t errlen, const char *dir_err)
 {
 	gnutls_x509_privkey_t pk = NULL;
 	gnutls_x509_crt_t crt = NULL;
+	char store_err[PATH_MAX + 64];
 	int g, r;
+
+	strlcpy0(store_err, dir_err, sizeof(store_err));
 
 	if ((g = gnutls_x509_privkey_init(&pk)) < 0 || (g = gnutls_x509_crt_init(&crt)) < 0 ||
 	    (g = gnutls_x509_privkey_generate(
@@ -355,13 +388,25 @@ static int generate(const struct node *n, const char *cpath, const char *kpath, 
 		goto out;
 	}
 	r = export_pem(crt, pk, cert, certsize, key, keysize, err, errlen);
-	/* the key first: a cert without its key would be thrown away next time anyway */
-	if (r == 0 && (r = write_file_atomic(kpath, key, strlen(key), 0600)) < 0)
-		snprintf(err, errlen, "writing %s: %s", kpath, strerror(-r));
-	if (r == 0 && (r = write_file_atomic(cpath, cert, strlen(cert), 0600)) < 0)
-		snprintf(err, errlen, "writing %s: %s", cpath, strerror(-r));
-	if (r == 0)
-		log_generated(n, crt, why);
+	if (r < 0)
+		goto out;
+	log_generated(n, crt, why);
+	/* The key first: a cert without its key would be thrown away next time
+	 * anyway.  Storing is a cache: a state dir that is read-only or full
+	 * must not keep the node's BMC down, so the pair is used unsaved (and
+	 * made again at the next spawn). */
+	if (store_err[0] == '\0') {
+		int w = write_cache_file(kpath, key, 0600);
+
+		if (w == 0)
+			w = write_cache_file(cpath, cert, 0600);
+		if (w < 0)
+			snprintf(store_err, sizeof(store_err), "%s: %s", kpath, strerror(-w));
+	}
+	if (store_err[0])
+		log_node(LOG_WARNING, n->name, n->addr_text,
+			 "cannot store the TLS certificate (%s): serving with an unsaved one",
+			 store_err);
 out:
 	gnutls_x509_crt_deinit(crt);
 	gnutls_x509_privkey_deinit(pk);
@@ -385,6 +430,7 @@ static int tls_generated(const struct config *c, const struct node *n, char *cer
 			 char *key, size_t keysize, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], cpath[PATH_MAX], kpath[PATH_MAX], why[PATH_MAX + 128];
+	char dir_err[PATH_MAX + 64];
 	gnutls_x509_crt_t crt = NULL;
 	int r;
 
@@ -407,9 +453,9 @@ static int tls_generated(const struct config *c, const struct node *n, char *cer
 	} else if (r == -ENOENT) {
 		snprintf(why, sizeof(why), "none stored yet");
 	}
-	r = tls_dir(dir, err, errlen);
-	if (r == 0)
-		r = generate(n, cpath, kpath, cert, certsize, key, keysize, why, err, errlen);
+	dir_err[0] = '\0';
+	tls_dir(dir, dir_err, sizeof(dir_err));
+	r = generate(n, cpath, kpath, cert, certsize, key, keysize, why, err, errlen, dir_err);
 	if (r < 0)
 		explicit_bzero(key, keysize);
 	return r;

@@ -4,7 +4,8 @@
  * and its struct rf_response back into an HTTP answer.
  *
  * Limits, so that a flood or a slow client cannot starve the node's BMC:
- * RF_MAX_CONNS connections at once (more are accepted and closed at once),
+ * RF_MAX_CONNS connections at once (fewer if the fd limit is low: see
+ * max_conns(); more are accepted and closed at once),
  * h2o's request, idle and handshake timeouts at 10 s, request bodies of
  * at most 1 MiB at the h2o level (the engine refuses more than 16 KiB with
  * a Redfish 413).
@@ -16,6 +17,7 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,8 @@
 #include "worker/worker.h"
 
 #define RF_MAX_CONNS	256
-#define RF_BACKLOG	128
+#define RF_FD_RESERVE	32 /* fds besides connections: stdio, channel, UDP, QMP, journal, loop */
+#define RF_BACKLOG	511 /* as nginx: a burst of new connections must not overflow it (SYN retried after 1 s) */
 #define RF_TIMEOUT_MS	10000
 #define RF_H2O_BODY_MAX (1024 * 1024)
 
@@ -39,6 +42,7 @@ struct rf_server {
 	SSL_CTX *ssl;
 	uv_tcp_t listener;
 	unsigned conns;
+	unsigned max_conns; /* RF_MAX_CONNS, or fewer under a low fd limit */
 	uint64_t refused; /* connections closed for being over the limit */
 };
 
@@ -204,7 +208,7 @@ static void on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	/* over the limit: accepted and closed, so it does not wait in the backlog */
-	if (s->conns >= RF_MAX_CONNS) {
+	if (s->conns >= s->max_conns) {
 		if (s->refused++ % 1000 == 0)
 			log_warnx("Redfish: %u connections open, refusing more (%llu so far)",
 				  s->conns, (unsigned long long)s->refused);
@@ -218,6 +222,31 @@ static void on_connection(uv_stream_t *listener, int status)
 }
 
 /* ---- set-up (before the sandbox) ---- */
+
+/* The connection limit must stay below the fd limit (fixed from now on:
+ * the sandbox has no setrlimit).  Were accept() to fail with EMFILE, libuv
+ * would use its reserved fd once, could not reopen it (open is denied), and
+ * from then on spin in its accept loop: the whole worker, IPMI included,
+ * would hang.  Below the limit, the connection over it is accepted and
+ * closed like any other refused one. */
+static unsigned max_conns(void)
+{
+	struct rlimit rl;
+	rlim_t n = RF_MAX_CONNS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		n = rl.rlim_cur > 2 * RF_FD_RESERVE ? rl.rlim_cur - RF_FD_RESERVE
+						    : rl.rlim_cur / 2;
+		if (n > RF_MAX_CONNS)
+			n = RF_MAX_CONNS;
+		if (n < 1)
+			n = 1;
+		if (n < RF_MAX_CONNS)
+			log_warnx("Redfish: fd limit %llu allows only %u connections at once",
+				  (unsigned long long)rl.rlim_cur, (unsigned)n);
+	}
+	return (unsigned)n;
+}
 
 static void configure(struct rf_server *s)
 {
@@ -252,6 +281,7 @@ struct rf_server *rf_server_start(struct worker_ctx *w, struct rf *rf, SSL_CTX *
 	s->w = w;
 	s->rf = rf;
 	s->ssl = ssl;
+	s->max_conns = max_conns();
 	configure(s);
 	h2o_ssl_register_alpn_protocols(ssl, h2o_http2_alpn_protocols);
 	h2o_context_init(&s->ctx, w->loop, &s->config);
