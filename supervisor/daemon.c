@@ -232,6 +232,8 @@ static void shutdown_all(struct sup *s)
 	if (s->stopping)
 		return;
 	s->stopping = true;
+	if (s->state_pending)
+		state_save(s); /* a batched save must not be lost on the way out */
 	log_notice("stopping %zu nodes", s->n_nodes);
 	sd_notify(0, "STOPPING=1");
 	control_stop(s->ctl);

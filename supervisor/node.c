@@ -175,7 +175,7 @@ static void node_set_address(struct node *n, const struct net_addr *a, bool save
 	n->has_addr = true;
 	net_addr_str(a, n->addr_text);
 	if (save)
-		state_save(n->sup);
+		state_save_soon(n->sup);
 	uv_timer_stop(&n->retry_timer);
 	n->backoff_ms = BACKOFF_MIN_MS;
 	if (n->w) {

@@ -16,6 +16,7 @@
 #define STATE_FILE "nodes.json"
 #define STATE_MAX (4 * 1024 * 1024)
 #define RETRY_MS 5000
+#define SAVE_BATCH_MS 50
 
 static void state_path(const struct sup *s, char *buf, size_t size)
 {
@@ -27,6 +28,19 @@ static void retry(uv_timer_t *t)
 	state_save(t->data);
 }
 
+/* Announcements come in bursts (a rack powering on): one write for the
+ * burst instead of a rewrite and two fsyncs per node, which made a
+ * thousand announcements cost seconds.  SAVE_BATCH_MS is the longest an
+ * announced address waits to reach the disk. */
+void state_save_soon(struct sup *s)
+{
+	s->state_retry.data = s;
+	if (!s->state_pending) {
+		s->state_pending = true;
+		uv_timer_start(&s->state_retry, retry, SAVE_BATCH_MS, 0);
+	}
+}
+
 /* A full or read-only state directory must not stop any BMC: log, keep
  * serving, and try again until the write goes through. */
 int state_save(struct sup *s)
@@ -36,6 +50,7 @@ int state_save(struct sup *s)
 	char *text;
 	int r;
 
+	s->state_pending = false;
 	for (size_t i = 0; i < s->n_nodes; i++)
 		if (s->nodes[i]->has_addr)
 			json_object_set_new(nodes, s->nodes[i]->name,

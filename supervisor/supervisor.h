@@ -29,6 +29,7 @@ struct sup {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t state_retry; /* state file write failed: try again */
 	bool state_dirty;
+	bool state_pending; /* a batched save is scheduled */
 	uv_timer_t stop_timer;
 	uint64_t stop_deadline_ms;
 };
@@ -118,6 +119,8 @@ void worker_forget_arg(struct worker *w, void *arg);
 
 /* State file (state.c): node name -> announced address. */
 int state_save(struct sup *s);
+/* Save within a few tens of ms, once for a burst of changes. */
+void state_save_soon(struct sup *s);
 /* Calls node_restore() for every known node with a saved address. */
 int state_load(struct sup *s);
 
