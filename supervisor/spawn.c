@@ -261,6 +261,31 @@ static void on_timer(uv_timer_t *t)
 		uv_timer_start(&w->timer, on_timer, 1000, 0);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define VBMC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VBMC_ASAN 1
+#endif
+#endif
+
+#ifdef VBMC_ASAN
+/* Sanitizer builds (-Dsanitize_all=true) only.  LeakSanitizer's check at
+ * exit stops the world with clone + ptrace and lists /proc/self/task: the
+ * worker's seccomp filter kills that with SIGSYS, so every worker would die
+ * of SIGSYS instead of exiting.  Workers therefore run with detect_leaks=0
+ * appended (later flags win, and LSAN_OPTIONS is parsed after ASAN_OPTIONS);
+ * every other ASan/UBSan check stays on.  The worker's code is leak-checked
+ * outside the sandbox: unit tests (ASan+LSan, valgrind) and fuzz targets. */
+static char *no_leaks(char *buf, size_t size, const char *var)
+{
+	size_t n = strlen(var);
+
+	snprintf(buf, size, "%s%sdetect_leaks=0", var, var[n - 1] == '=' ? "" : ":");
+	return buf;
+}
+#endif
+
 /* Keep only what a worker needs from our environment; NOTIFY_SOCKET in
  * particular must not leak (only the supervisor talks to systemd). */
 static char **worker_env(void)
@@ -268,13 +293,29 @@ static char **worker_env(void)
 	static const char *const keep[] = {"VBMC_LOG=", "ASAN_OPTIONS=", "UBSAN_OPTIONS=",
 					   "LSAN_OPTIONS=", "TZ="};
 	extern char **environ;
-	static char *env[ARRAY_SIZE(keep) + 1];
+	static char *env[ARRAY_SIZE(keep) + 2];
 	size_t k = 0;
+#ifdef VBMC_ASAN
+	static char asan[1024], lsan[1024];
+	bool have_asan = false;
+#endif
 
 	for (char **e = environ; *e; e++)
 		for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 			if (strncmp(*e, keep[i], strlen(keep[i])) == 0 && k < ARRAY_SIZE(keep))
 				env[k++] = *e;
+#ifdef VBMC_ASAN
+	for (size_t i = 0; i < k; i++) {
+		if (strncmp(env[i], "ASAN_OPTIONS=", 13) == 0) {
+			env[i] = no_leaks(asan, sizeof(asan), env[i]);
+			have_asan = true;
+		} else if (strncmp(env[i], "LSAN_OPTIONS=", 13) == 0) {
+			env[i] = no_leaks(lsan, sizeof(lsan), env[i]);
+		}
+	}
+	if (!have_asan)
+		env[k++] = no_leaks(asan, sizeof(asan), "ASAN_OPTIONS=");
+#endif
 	env[k] = NULL;
 	return env;
 }

@@ -7,10 +7,15 @@
 # 4. libFuzzer targets, each for a bounded time (tests/fuzz/run.sh)
 # 5. the tiny test guest (contrib/mkguest.sh) and the integration tests:
 #    real QEMU, real clients, a real journald in a private mount namespace.
+# 6. sanitizers: a second tree build-asan (-Dsanitize_all=true: ASan+UBSan),
+#    its unit tests, the unit tests of build/ under valgrind, and the whole
+#    integration suite again against build-asan; any sanitizer report in a
+#    supervisor's or worker's output is a failure (docs/RELIABILITY.md).
 # Environment: VBMC_SKIP_DEPS=1 skips step 1; VBMC_FUZZ_SECONDS (default 30);
-# VBMC_PYTEST_ARGS adds pytest arguments (e.g. "-k lifecycle").
+# VBMC_PYTEST_ARGS adds pytest arguments (e.g. "-k lifecycle");
+# VBMC_SKIP_SANITIZE=1 skips step 6.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 pass=0
 fail=0
@@ -42,15 +47,21 @@ if grep -q 'warning:' build/ninja.log; then
 	count "warning-free build" 1
 fi
 
+# meson_counts RC LOGFILE: meson's summary, each test program is one test.
+# (grep -c prints 0 itself when nothing matches.)
+meson_counts() {
+	local ok bad
+	ok=$(grep -c '"result": "OK"' "$2" 2>/dev/null)
+	bad=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$2" 2>/dev/null)
+	pass=$((pass + ${ok:-0}))
+	fail=$((fail + ${bad:-0}))
+	[ "$1" -eq 0 ] || [ "${bad:-0}" -gt 0 ] || count "$2" 1
+}
+
 step "unit tests"
+rm -f build/meson-logs/testlog.json
 meson test -C build --suite unit --print-errorlogs --num-processes 2
-unit_rc=$?
-# meson's summary: each test program is one unit here
-ok=$(grep -c '"result": "OK"' build/meson-logs/testlog.json 2>/dev/null || echo 0)
-bad=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' build/meson-logs/testlog.json 2>/dev/null || echo 0)
-pass=$((pass + ok))
-fail=$((fail + bad))
-[ "$unit_rc" -eq 0 ] || [ "$bad" -gt 0 ] || count "unit tests" 1
+meson_counts $? build/meson-logs/testlog.json
 
 step "fuzz targets (${VBMC_FUZZ_SECONDS:-30}s each)"
 tests/fuzz/run.sh "${VBMC_FUZZ_SECONDS:-30}"
@@ -60,13 +71,17 @@ step "test guest"
 contrib/mkguest.sh build/guest
 count "test guest build" $?
 
-step "integration tests"
-# shellcheck disable=SC2086
-tests/run-in-journal-ns.sh /usr/bin/python3 -m pytest -v -p no:cacheprovider \
-	--junitxml="$ROOT/build/integration.xml" ${VBMC_PYTEST_ARGS:-} tests/integration
-py_rc=$?
-if [ -f build/integration.xml ]; then
-	read -r t f e s < <(/usr/bin/python3 - "$ROOT/build/integration.xml" <<'PY'
+# integration NAME XML [ENV...]: the pytest suite, its junit counts added
+integration() {
+	local name=$1 xml=$2 py_rc t f e s
+	shift 2
+	rm -f "$xml"
+	# shellcheck disable=SC2086
+	env "$@" tests/run-in-journal-ns.sh /usr/bin/python3 -m pytest -v -p no:cacheprovider \
+		--junitxml="$xml" ${VBMC_PYTEST_ARGS:-} tests/integration
+	py_rc=$?
+	if [ -f "$xml" ]; then
+		read -r t f e s < <(/usr/bin/python3 - "$xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 r = ET.parse(sys.argv[1]).getroot()
 suites = [r] if r.tag == "testsuite" else list(r)
@@ -77,11 +92,67 @@ sk = sum(int(s.get("skipped", 0)) for s in suites)
 print(tot, fl, er, sk)
 PY
 )
-	pass=$((pass + t - f - e - s))
-	fail=$((fail + f + e))
-	[ "$py_rc" -eq 0 ] || [ $((f + e)) -gt 0 ] || count "pytest" 1
-else
-	count "integration tests" 1
+		pass=$((pass + t - f - e - s))
+		fail=$((fail + f + e))
+		echo "$name: $((t - f - e - s)) passed, $((f + e)) failed, $s skipped"
+		[ "$py_rc" -eq 0 ] || [ $((f + e)) -gt 0 ] || count "$name (pytest)" 1
+	else
+		count "$name" 1
+	fi
+}
+
+step "integration tests"
+integration "integration" "$ROOT/build/integration.xml"
+
+if [ "${VBMC_SKIP_SANITIZE:-0}" != 1 ]; then
+	san_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
+	step "sanitizers: build-asan (ASan+UBSan)"
+	san_ok=1
+	if [ ! -f build-asan/build.ninja ]; then
+		meson setup build-asan -Dsanitize_all=true >/dev/null || san_ok=0
+	fi
+	[ "$san_ok" -eq 0 ] || ninja -C build-asan >/dev/null || san_ok=0
+	count "sanitizer build" $((1 - san_ok))
+
+	if [ "$san_ok" -eq 1 ]; then
+		step "sanitizers: unit tests under ASan+UBSan"
+		rm -f build-asan/meson-logs/testlog-asan.json
+		env "${san_env[@]}" meson test -C build-asan --suite unit --print-errorlogs \
+			--num-processes 2 --logbase testlog-asan
+		meson_counts $? build-asan/meson-logs/testlog-asan.json
+
+		step "sanitizers: unit tests under valgrind"
+		# meson names the log after the wrapper too: testlog-vg-valgrind.json
+		rm -f build/meson-logs/testlog-vg-valgrind.json
+		VBMC_TEST_SHALLOW=1 meson test -C build --suite unit --num-processes 2 \
+			--timeout-multiplier 10 --logbase testlog-vg --print-errorlogs \
+			--wrapper 'valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1'
+		meson_counts $? build/meson-logs/testlog-vg-valgrind.json
+
+		step "sanitizers: integration tests against build-asan"
+		# Every supervisor's and worker's stderr ends up in a log under
+		# TMPDIR (cluster.Supervisor.log, pytest's tmp_path): scan it after.
+		san_tmp=$(mktemp -d /tmp/vbmc-asan.XXXXXX)
+		chmod 755 "$san_tmp" # tests reach sockets under it as an unprivileged uid
+		fail_before=$fail
+		integration "integration (ASan+UBSan)" "$ROOT/build-asan/integration.xml" \
+			"${san_env[@]}" VBMC_BUILD_DIR="$ROOT/build-asan" TMPDIR="$san_tmp"
+		reports=$(grep -rlE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|UndefinedBehaviorSanitizer' \
+			"$san_tmp" 2>/dev/null)
+		if [ -n "$reports" ]; then
+			for r in $reports; do
+				echo "sanitizer report in $r:"
+				grep -E -A30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$r" | head -60
+			done
+		fi
+		count "no sanitizer report in the integration logs" "$(printf '%s' "$reports" | grep -c .)"
+		if [ "$fail" -eq "$fail_before" ]; then
+			rm -rf "$san_tmp"
+		else
+			echo "logs of the sanitizer run kept in $san_tmp"
+		fi
+	fi
 fi
 
 echo

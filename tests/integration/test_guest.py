@@ -177,8 +177,12 @@ def test_journal_namespace():
     # Without the marker, so a fresh namespace is made even when this test
     # itself runs inside one: its journal must hold only this entry.
     env = {k: v for k, v in os.environ.items() if k != "VBMC_JOURNAL_NS"}
+    # journald stores the line a moment after systemd-cat returns: poll
+    # (bounded) rather than read once
     r = subprocess.run([str(script), "sh", "-c",
-                        "systemd-cat -t vbmctest echo hello && journalctl -t vbmctest -o cat"],
+                        "systemd-cat -t vbmctest echo hello && for i in $(seq 50); do "
+                        "out=$(journalctl -t vbmctest -o cat); [ -n \"$out\" ] && break; "
+                        "sleep 0.1; done; printf '%s\\n' \"$out\""],
                        stdout=subprocess.PIPE, text=True, timeout=60, env=env)
     assert r.returncode == 0
     assert r.stdout == "hello\n"
