@@ -22,45 +22,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import SUPERVISOR, Supervisor  # noqa: E402
-from vbmctest import Journal, Qemu, wait_until  # noqa: E402
+from vbmctest import FakeAnnounce, Journal, Qemu, wait_until  # noqa: E402
 
 ADDR_A = "127.0.10.150"
 ADDR_B = "127.0.10.151"
 ADDR_B2 = "127.0.10.152"
-
-
-class FakeAnnounce:
-    """A listening unix socket in place of QEMU's announce chardev."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.srv.bind(self.path)
-        self.srv.listen(4)
-        self.conn = None
-
-    def accept(self, timeout=10.0):
-        """The supervisor's connection (waits for it the first time)."""
-        if self.conn is None:
-            self.srv.settimeout(timeout)
-            self.conn, _ = self.srv.accept()
-            self.conn.settimeout(timeout)
-        return self.conn
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.accept().sendall(data)
-
-    def close(self):
-        for s in (self.conn, self.srv):
-            if s is not None:
-                s.close()
-        self.conn = None
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 def fake_node(qemu, announce_path):

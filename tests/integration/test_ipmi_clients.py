@@ -31,7 +31,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import Supervisor  # noqa: E402
-from vbmctest import Qemu, build_guest, wait_until  # noqa: E402
+from vbmctest import FakeAnnounce, Qemu, build_guest, wait_until  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (supervisor, worker uid)"),
@@ -86,32 +86,6 @@ def run(argv, timeout=60, env=None):
     r.elapsed = time.monotonic() - t0
     r.out = r.stdout + r.stderr
     return r
-
-
-class FakeAnnounce:
-    """A listening unix socket in the place of a node's announce chardev."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.srv.bind(self.path)
-        self.srv.listen(1)
-        self.conn = None
-
-    def send(self, line, timeout=15):
-        if self.conn is None:
-            self.srv.settimeout(timeout)
-            self.conn, _ = self.srv.accept()
-        self.conn.sendall(line.encode())
-
-    def close(self):
-        for s in (self.conn, self.srv):
-            if s is not None:
-                s.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 class Node:

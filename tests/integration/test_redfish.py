@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import redfish_schema as rs  # noqa: E402
 import vbmctest  # noqa: E402
 from cluster import Supervisor  # noqa: E402
-from vbmctest import Qemu, wait_until  # noqa: E402
+from vbmctest import FakeAnnounce, Qemu, wait_until  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0,
@@ -244,33 +244,6 @@ def curl(node, path, method=None, auth=True, data=None, http2=False, headers=(),
 
 
 # ------------------------------------------------------------------ the nodes
-
-class FakeAnnounce:
-    """A listening unix socket in place of a QEMU announce port: the
-    guest-less node's "guest" is the test."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.srv.bind(self.path)
-        self.srv.listen(1)
-        self.conn = None
-
-    def send(self, line, timeout=10):
-        if self.conn is None:
-            self.srv.settimeout(timeout)
-            self.conn, _ = self.srv.accept()
-        self.conn.sendall(line.encode())
-
-    def close(self):
-        for s in (self.conn, self.srv):
-            if s is not None:
-                s.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
 
 class Node:
     def __init__(self, name, q, addr, sup, mac, guest):

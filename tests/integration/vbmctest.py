@@ -439,6 +439,42 @@ class Qemu:
         return f"<Qemu {self.name} pid={self.pid} dir={self.dir}>"
 
 
+class FakeAnnounce:
+    """A listening unix socket in place of QEMU's announce chardev: the test
+    plays the guest and writes whatever it wants (the supervisor connects
+    as a client, as it does to QEMU)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(self.path)
+        self.srv.listen(4)
+        self.conn = None
+
+    def accept(self, timeout=15.0):
+        """The supervisor's connection (waits for it the first time)."""
+        if self.conn is None:
+            self.srv.settimeout(timeout)
+            self.conn, _ = self.srv.accept()
+            self.conn.settimeout(timeout)
+        return self.conn
+
+    def send(self, data, timeout=15.0):
+        if isinstance(data, str):
+            data = data.encode()
+        self.accept(timeout).sendall(data)
+
+    def close(self):
+        for s in (self.conn, self.srv):
+            if s is not None:
+                s.close()
+        self.conn = None
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
 class AnnounceReader:
     """The host side of a node's announce port, as vbmc's supervisor sees it.
 
