@@ -334,9 +334,6 @@ void boot_qmp_connected(struct worker_ctx *w)
  * event raced with those, and the firmware then booted the normal order. */
 #define ONCE_SETTLE_MS 2000
 
-static uv_timer_t once_timer;
-static bool once_timer_ready;
-static uint32_t once_gen; /* boot.generation in force at the last reset */
 
 static void once_used(uv_timer_t *t)
 {
@@ -344,7 +341,7 @@ static void once_used(uv_timer_t *t)
 	struct boot_state *b = &w->boot;
 
 	/* an override written since that reset is for the next boot */
-	if (b->generation != once_gen || b->target == BOOT_NONE || b->persistent)
+	if (b->generation != bc_of(w)->once_gen || b->target == BOOT_NONE || b->persistent)
 		return;
 	log_info("boot override %s used by this reset; back to the normal order",
 		 boot_target_name(b->target));
@@ -357,14 +354,15 @@ static void once_used(uv_timer_t *t)
 void boot_reset_observed(struct worker_ctx *w)
 {
 	struct boot_state *b = &w->boot;
+	struct bootctl *bc = bc_of(w);
 
 	if (b->target == BOOT_NONE || b->persistent)
 		return;
-	if (!once_timer_ready) {
-		uv_timer_init(w->loop, &once_timer);
-		once_timer_ready = true;
+	if (!bc->once_timer_ready) {
+		uv_timer_init(w->loop, &bc->once_timer);
+		bc->once_timer_ready = true;
 	}
-	once_timer.data = w;
-	once_gen = b->generation;
-	uv_timer_start(&once_timer, once_used, ONCE_SETTLE_MS, 0);
+	bc->once_timer.data = w;
+	bc->once_gen = b->generation;
+	uv_timer_start(&bc->once_timer, once_used, ONCE_SETTLE_MS, 0);
 }

@@ -75,8 +75,6 @@ static void power_done(void *arg, enum power_result r, const char *detail)
 	log_msg(r == POWER_OK ? LOG_INFO : LOG_WARNING, "power %s: %s%s%s",
 		power_action_name(q->action), power_result_name(r), m.detail[0] ? ": " : "",
 		m.detail);
-	if (r == POWER_OK)
-		q->w->st.power_actions++;
 	send_or_die(MSG_POWER_RESULT, msg_power_result_encode(&m), NULL, 0);
 	channel_report(q->w, 1);
 	free(q);
@@ -91,6 +89,7 @@ static void handle_power(struct worker_ctx *w, const struct proto_frame *f)
 		fatalx("malformed power request from the supervisor");
 	q = xmalloc(sizeof(*q));
 	*q = (struct power_req){w, m.id, m.action};
+	w->st.power_actions++; /* requested actions, as engine_power() counts them */
 	power_request(w->power, m.action, power_done, q);
 }
 

@@ -32,6 +32,9 @@ struct bootctl {
 	enum boot_target applied; /* the target the current bootindexes express */
 	int outstanding; /* discovery replies still to come */
 	uint32_t gen;    /* bumped per QMP connection: late replies are ignored */
+	uv_timer_t once_timer; /* resets have settled: a once-override is used */
+	bool once_timer_ready;
+	uint32_t once_gen; /* boot generation in force at the last reset */
 };
 
 struct worker_ctx {

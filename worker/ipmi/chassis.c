@@ -81,13 +81,10 @@ static void get_chassis_caps(struct ipmi_req *rq, struct ipmi_resp *rs)
  * identify goes off by itself. */
 static uint8_t identify_state(struct ipmi *ipmi)
 {
-	if (!ipmi->identify_on)
-		return IDENTIFY_OFF;
 	if (ipmi->identify_until_ms == UINT64_MAX)
 		return IDENTIFY_INDEFINITE;
 	if (ipmi->ops->now_ms(ipmi->arg) < ipmi->identify_until_ms)
 		return IDENTIFY_TIMED;
-	ipmi->identify_on = false;
 	return IDENTIFY_OFF;
 }
 
@@ -231,13 +228,8 @@ static void chassis_identify(struct ipmi_req *rq, struct ipmi_resp *rs)
 		secs = rq->data[0];
 	if (rq->len == 2)
 		force = rq->data[1] & 0x01;
-	if (force) {
-		ipmi->identify_on = true;
-		ipmi->identify_until_ms = UINT64_MAX;
-	} else {
-		ipmi->identify_on = secs > 0;
-		ipmi->identify_until_ms = ipmi->ops->now_ms(ipmi->arg) + secs * 1000ull;
-	}
+	ipmi->identify_until_ms = force ? UINT64_MAX
+					: ipmi->ops->now_ms(ipmi->arg) + secs * 1000ull;
 	if (ipmi->ops->identify)
 		ipmi->ops->identify(ipmi->arg, force ? UINT_MAX : secs);
 }

@@ -86,7 +86,7 @@ struct cached_resp {
 	bool pending;      /* the action is still running: drop the retransmit */
 	uint32_t seq;      /* session sequence number of the request */
 	uint8_t netfn, cmd, rq_seq;
-	uint8_t data_hash[8]; /* cheap identity of the request data */
+	uint64_t data_hash; /* cheap identity of the request data */
 	uint8_t pkt[IPMI_PKT_MAX];
 	size_t len;
 	uint64_t at_ms;
@@ -118,10 +118,10 @@ struct ipmi_session {
 	size_t open_resp_len;
 	uint8_t rakp_resp[96];
 	size_t rakp_resp_len;
-	uint8_t rakp1_hash[8];
+	uint64_t rakp1_hash; /* identity of the RAKP1 answered (retries) */
 	uint8_t rakp4_resp[64]; /* for a repeated RAKP3 */
 	size_t rakp4_resp_len;
-	uint8_t rakp3_hash[8];
+	uint64_t rakp3_hash;
 	char uname[IPMI_NAME_MAX + 1];
 	uint8_t ulen;
 	/* sequence numbers */
@@ -140,8 +140,7 @@ struct ipmi {
 	/* chassis facts the commands report */
 	uint8_t last_power_event;  /* Get Chassis Status byte 3 */
 	uint8_t restart_cause;     /* Get System Restart Cause */
-	bool identify_on;
-	uint64_t identify_until_ms; /* now_ms() when it goes off; UINT64_MAX: forced on */
+	uint64_t identify_until_ms; /* now_ms() when it goes off (0: off); UINT64_MAX: forced on */
 	uint16_t sel_reservation, sdr_reservation;
 	uint8_t set_in_progress_lan;
 };
@@ -154,7 +153,6 @@ struct ipmi_ctx {
 	enum session_kind kind;   /* packet format to answer in */
 	bool authenticated;       /* v2.0: integrity verified / v1.5: auth code ok */
 	uint32_t seq;             /* inbound session sequence number */
-	uint8_t v15_authtype;     /* v1.5 packet auth type (pre-session answers) */
 	const struct sockaddr *from;
 	socklen_t fromlen;
 };

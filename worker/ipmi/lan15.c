@@ -97,7 +97,7 @@ static int in_session(struct ipmi *ipmi, struct ipmi_session *s, uint8_t at, uin
 		      const struct sockaddr *from, socklen_t fromlen)
 {
 	struct ipmi_ctx ctx = {.ipmi = ipmi, .s = s, .kind = SESSION_V15, .seq = seq,
-			       .from = from, .fromlen = fromlen, .v15_authtype = at};
+			       .from = from, .fromlen = fromlen};
 	int r;
 
 	if (s->kind != SESSION_V15 || (s->state != SS_V15_CHALLENGED && s->state != SS_ACTIVE))

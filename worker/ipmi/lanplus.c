@@ -288,12 +288,21 @@ static void open_session(struct ipmi *ipmi, const uint8_t *rq, size_t len,
 
 /* ---- RAKP (13.20-13.23) ---- */
 
+/* RAKP 2 and 4 start alike: tag, status, 2 reserved, the console's SID. */
+static void put_rakp_head(uint8_t *r, uint8_t tag, uint8_t status, uint32_t csid)
+{
+	r[0] = tag;
+	r[1] = status;
+	r[2] = r[3] = 0;
+	put_le32(r + 4, csid);
+}
+
 static void rakp_error(struct ipmi *ipmi, uint8_t ptype, uint8_t tag, uint8_t status,
 		       uint32_t csid, const struct sockaddr *from, socklen_t fromlen)
 {
-	uint8_t r[8] = {tag, status, 0, 0};
+	uint8_t r[8];
 
-	put_le32(r + 4, csid);
+	put_rakp_head(r, tag, status, csid);
 	send_setup(ipmi, ptype, r, sizeof(r), from, fromlen);
 }
 
@@ -353,7 +362,7 @@ static void rakp1(struct ipmi *ipmi, const uint8_t *rq, size_t len, const struct
 {
 	struct ipmi_session *s;
 	uint8_t st, mac[IPMI_HMAC_MAX], *r;
-	uint8_t h[8];
+	uint64_t h;
 	int ml;
 
 	if (len < 28)
@@ -363,11 +372,8 @@ static void rakp1(struct ipmi *ipmi, const uint8_t *rq, size_t len, const struct
 		rakp_error(ipmi, PT_RAKP2, rq[0], ST_INVALID_SID, 0, from, fromlen);
 		return;
 	}
-	{
-		uint64_t hv = ipmi_hash8(rq, len);
-		memcpy(h, &hv, 8);
-	}
-	if (s->state == SS_V20_RAKP2 && memcmp(h, s->rakp1_hash, 8) == 0) {
+	h = ipmi_hash8(rq, len);
+	if (s->state == SS_V20_RAKP2 && h == s->rakp1_hash) {
 		send_setup(ipmi, PT_RAKP2, s->rakp_resp, s->rakp_resp_len, from, fromlen);
 		return;
 	}
@@ -387,15 +393,12 @@ static void rakp1(struct ipmi *ipmi, const uint8_t *rq, size_t len, const struct
 		return;
 	}
 	r = s->rakp_resp;
-	r[0] = rq[0];
-	r[1] = ST_OK;
-	r[2] = r[3] = 0;
-	put_le32(r + 4, s->console_sid);
+	put_rakp_head(r, rq[0], ST_OK, s->console_sid);
 	memcpy(r + 8, s->rc, 16);
 	memcpy(r + 24, ipmi->cfg.guid, 16);
 	memcpy(r + 40, mac, (size_t)ml);
 	s->rakp_resp_len = 40 + (size_t)ml;
-	memcpy(s->rakp1_hash, h, 8);
+	s->rakp1_hash = h;
 	s->state = SS_V20_RAKP2;
 	s->last_ms = ipmi->ops->now_ms(ipmi->arg);
 	send_setup(ipmi, PT_RAKP2, r, s->rakp_resp_len, from, fromlen);
@@ -478,8 +481,8 @@ static void rakp3(struct ipmi *ipmi, const uint8_t *rq, size_t len, const struct
 		  socklen_t fromlen)
 {
 	struct ipmi_session *s;
-	uint8_t *r, h[8];
-	uint64_t hv;
+	uint8_t *r;
+	uint64_t h;
 	int il;
 
 	if (len < 8)
@@ -489,9 +492,8 @@ static void rakp3(struct ipmi *ipmi, const uint8_t *rq, size_t len, const struct
 		rakp_error(ipmi, PT_RAKP4, rq[0], ST_INVALID_SID, 0, from, fromlen);
 		return;
 	}
-	hv = ipmi_hash8(rq, len);
-	memcpy(h, &hv, 8);
-	if (s->state == SS_ACTIVE && s->rakp4_resp_len && memcmp(h, s->rakp3_hash, 8) == 0) {
+	h = ipmi_hash8(rq, len);
+	if (s->state == SS_ACTIVE && s->rakp4_resp_len && h == s->rakp3_hash) {
 		send_setup(ipmi, PT_RAKP4, s->rakp4_resp, s->rakp4_resp_len, from, fromlen);
 		return;
 	}
@@ -510,17 +512,14 @@ static void rakp3(struct ipmi *ipmi, const uint8_t *rq, size_t len, const struct
 		return;
 	}
 	r = s->rakp4_resp;
-	r[0] = rq[0];
-	r[1] = ST_OK;
-	r[2] = r[3] = 0;
-	put_le32(r + 4, s->console_sid);
+	put_rakp_head(r, rq[0], ST_OK, s->console_sid);
 	il = rakp4_icv(ipmi, s, r + 8);
 	if (il < 0) {
 		session_free(ipmi, s);
 		return;
 	}
 	s->rakp4_resp_len = 8 + (size_t)il;
-	memcpy(s->rakp3_hash, h, 8);
+	s->rakp3_hash = h;
 	activate(ipmi, s);
 	send_setup(ipmi, PT_RAKP4, r, s->rakp4_resp_len, from, fromlen);
 }

@@ -79,12 +79,6 @@ uint64_t ipmi_hash8(const void *p, size_t n)
 	return h;
 }
 
-static void hash_data(const uint8_t *p, size_t n, uint8_t out[8])
-{
-	uint64_t h = ipmi_hash8(p, n);
-
-	memcpy(out, &h, 8);
-}
 
 /* Remember an answer (or that one is coming) for retransmits. */
 static struct cached_resp *cache_put(struct ipmi_session *s, const struct ipmi_req *rq,
@@ -102,7 +96,7 @@ static struct cached_resp *cache_put(struct ipmi_session *s, const struct ipmi_r
 	c->cmd = rq->cmd;
 	c->rq_seq = rq->rq_seq;
 	c->at_ms = now;
-	hash_data(rq->data, rq->len, c->data_hash);
+	c->data_hash = ipmi_hash8(rq->data, rq->len);
 	return c;
 }
 
@@ -112,15 +106,15 @@ static struct cached_resp *cache_put(struct ipmi_session *s, const struct ipmi_r
 static struct cached_resp *cache_match(struct ipmi_session *s, const struct ipmi_req *rq,
 				       uint64_t now)
 {
-	uint8_t h[8];
+	uint64_t h;
 
 	if (!s)
 		return NULL;
-	hash_data(rq->data, rq->len, h);
+	h = ipmi_hash8(rq->data, rq->len);
 	for (size_t i = 0; i < IPMI_CACHE; i++) {
 		struct cached_resp *c = &s->cache[i];
 		if (c->used && c->netfn == rq->netfn && c->cmd == rq->cmd &&
-		    c->rq_seq == rq->rq_seq && memcmp(c->data_hash, h, 8) == 0 &&
+		    c->rq_seq == rq->rq_seq && c->data_hash == h &&
 		    now - c->at_ms < RETRANSMIT_WINDOW_MS)
 			return c;
 	}
