@@ -84,7 +84,22 @@ class QmpError(Exception):
         super().__init__(f"{cmd}: {self.error_class}: {self.desc}")
 
 
-class QmpClient:
+class _SocketClient:
+    """Closing and `with` for the clients below, which hold self.sock."""
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class QmpClient(_SocketClient):
     """A small synchronous QMP client.
 
     Events that arrive while waiting for a reply are kept in `events` (in
@@ -107,26 +122,18 @@ class QmpClient:
             self.close()
             raise
 
-    def close(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _read_msg(self, timeout):
         """The next JSON message; raises TimeoutError or EOFError."""
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"{self.path}: no QMP message within {timeout}s")
+            # look at the socket at least once, even with no time left:
+            # poll_events(0) must read what has already arrived
+            left = max(0.0, deadline - time.monotonic())
             r, _, _ = select.select([self.sock], [], [], left)
             if not r:
+                if deadline - time.monotonic() <= 0:
+                    raise TimeoutError(f"{self.path}: no QMP message within {timeout}s")
                 continue
             data = self.sock.recv(65536)
             if not data:
@@ -475,7 +482,7 @@ class FakeAnnounce:
             pass
 
 
-class AnnounceReader:
+class AnnounceReader(_SocketClient):
     """The host side of a node's announce port, as vbmc's supervisor sees it.
 
     Connects to QEMU's announce socket and reads the guest's lines.
@@ -507,16 +514,6 @@ class AnnounceReader:
         line, self._buf = self._buf.split(b"\n", 1)
         return line.decode("utf-8", "replace")
 
-    def close(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _field_value(v):
