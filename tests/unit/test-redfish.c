@@ -1180,6 +1180,44 @@ static void test_facts(void)
 	CHECK(R.status == 200 && at(R.json, "UUID") == NULL);
 }
 
+/* cache.c: a second GET is the same answer, headers and all; any change of
+ * power state, boot override or facts shows at once; and the checks before
+ * the cache still apply to every request. */
+static void test_cache(void)
+{
+	char first[4096], etag[RF_HEADER_VALUE_MAX];
+	size_t n_headers;
+
+	setup();
+	F.state = POWER_STATE_ON;
+	CHECK(get(sysp) == 200);
+	snprintf(first, sizeof(first), "%s", R.text);
+	snprintf(etag, sizeof(etag), "%s", hdr("ETag") ?: "");
+	n_headers = R.n_headers;
+	CHECK(get(sysp) == 200 && !strcmp(R.text, first) && R.n_headers == n_headers);
+	CHECK(!strcmp(hdr("ETag") ?: "", etag) && hdr("Link") && hdr("OData-Version"));
+	check_common_headers();
+	CHECK(get("/redfish/v1/Systems/System.Embedded.1/") == 200 && !strcmp(R.text, first));
+
+	F.state = POWER_STATE_OFF;
+	CHECK(get(sysp) == 200 && !strcmp(str_at(R.json, "PowerState") ?: "", "Off"));
+	CHECK(strcmp(hdr("ETag") ?: "", etag) != 0);
+	F.state = POWER_STATE_ON;
+	F.boot.target = BOOT_PXE;
+	F.boot.generation++;
+	CHECK(get(sysp) == 200);
+	CHECK(!strcmp(str_at(at(R.json, "Boot"), "BootSourceOverrideTarget") ?: "", "Pxe"));
+	F.boot.target = BOOT_NONE;
+	F.boot.generation++;
+
+	/* authentication and privileges come first */
+	CHECK(as(NULL, "GET", sysp, NULL) == 401);
+	CHECK(as("ro", "GET", sysp, NULL) == 200 && !strcmp(R.text, first));
+	CHECK(get("/redfish/v1/Systems/Other") == 404);
+	CHECK(as("admin", "DELETE", sysp, NULL) == 405);
+	CHECK(get(sysp) == 200 && !strcmp(R.text, first));
+}
+
 static void test_no_secrets(void)
 {
 	static const char *const paths[] = {
@@ -1219,6 +1257,7 @@ int main(void)
 	test_reset_results();
 	test_async();
 	test_facts();
+	test_cache();
 	test_no_secrets();
 	rf_free(RF);
 	reset_answer();

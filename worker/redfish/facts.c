@@ -79,6 +79,7 @@ static void uuid_done(void *arg, json_t *ret, const char *error)
 	else
 		rf_sanitize(rf->facts.uuid, sizeof(rf->facts.uuid), u);
 	rf->facts.have_uuid = true;
+	rf->facts.changes++;
 }
 
 /* {"base-memory": N, "plugged-memory": M}: what the guest has is both. */
@@ -98,6 +99,7 @@ static void memory_done(void *arg, json_t *ret, const char *error)
 	if (json_is_integer(plugged) && json_integer_value(plugged) > 0)
 		rf->facts.mem_bytes += (uint64_t)json_integer_value(plugged);
 	rf->facts.have_mem = true;
+	rf->facts.changes++;
 }
 
 /* An array with one entry per vCPU. */
@@ -113,6 +115,7 @@ static void cpus_done(void *arg, json_t *ret, const char *error)
 		return;
 	rf->facts.cpus = (unsigned)json_array_size(ret);
 	rf->facts.have_cpus = true;
+	rf->facts.changes++;
 }
 
 static bool valid_mac(const char *s)
@@ -140,6 +143,7 @@ static void mac_done(void *arg, json_t *ret, const char *error)
 		n = &rf->facts.nics[r->nic];
 		memcpy(n->mac, mac, sizeof(n->mac));
 		n->have_mac = true;
+		rf->facts.changes++;
 	}
 	free(r);
 }
@@ -158,6 +162,7 @@ static void add_nic(struct rf *rf, const char *dir, const char *name)
 	if (r)
 		r->nic = f->n_nics;
 	f->n_nics++;
+	f->changes++;
 	ask(rf, "qom-get", json_pack("{s:s, s:s}", "path", path, "property", "mac"), mac_done, r);
 }
 

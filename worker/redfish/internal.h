@@ -72,6 +72,9 @@ struct rf_route {
 	unsigned method;
 	enum rf_priv priv;
 	rf_handler handler;
+	/* The body of a 200 depends on nothing but the config and the stamp
+	 * (power, boot override, facts): cache.c may serve it again. */
+	bool cacheable;
 };
 
 struct rf_session {
@@ -101,6 +104,7 @@ struct rf_nic {
 
 struct rf_facts {
 	uint32_t gen; /* bumped per QMP connection: late replies are dropped */
+	uint32_t changes; /* bumped whenever a fact is stored (cache.c stamps) */
 	bool have_uuid, have_mem, have_cpus;
 	char uuid[37];
 	uint64_t mem_bytes;
@@ -108,6 +112,29 @@ struct rf_facts {
 	struct rf_nic nics[RF_MAX_NICS];
 	size_t n_nics;
 };
+
+/* What a cacheable body depends on besides the config (cache.c). */
+struct rf_stamp {
+	int power;
+	uint32_t boot_generation;
+	int boot_target;
+	bool boot_persistent, boot_efi;
+	uint32_t facts_gen, facts_changes;
+};
+
+/* One serialised 200 answer, with every header it went out with. */
+struct rf_cached {
+	const struct rf_route *route; /* NULL: slot free */
+	char path[RF_PATH_MAX];
+	struct rf_stamp stamp;
+	char *body;
+	size_t body_len;
+	const char *content_type;
+	struct rf_header headers[RF_MAX_HEADERS];
+	size_t n_headers;
+};
+
+#define RF_CACHE_SLOTS 16 /* more than the cacheable resources we have */
 
 struct rf {
 	struct rf_config cfg;
@@ -117,6 +144,8 @@ struct rf {
 	struct rf_client clients[RF_MAX_CLIENTS];
 	struct rf_facts facts;
 	unsigned pending; /* calls waiting for the power core */
+	struct rf_cached cache[RF_CACHE_SLOTS];
+	unsigned cache_next; /* round-robin victim when every slot is taken */
 };
 
 /* Who is asking (auth.c). */
@@ -141,6 +170,8 @@ struct rf_call {
 	rf_done_cb done;
 	void *arg;
 	bool in_handle, finished, cancelled;
+	bool from_cache;      /* res was filled by rf_cache_serve(): sent as is */
+	struct rf_stamp stamp; /* taken before a cacheable handler ran */
 	char action[40]; /* running action, for its answer */
 };
 
@@ -155,6 +186,12 @@ json_t *rf_body_object(struct rf_call *c, bool empty_ok);
 void rf_log(struct rf *rf, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* printable ASCII only, for logging what a client sent */
 void rf_sanitize(char *dst, size_t size, const char *src);
+
+/* ---- cache.c: bodies of cacheable GETs, served again while the stamp holds ---- */
+void rf_cache_stamp(struct rf *rf, struct rf_stamp *out);
+bool rf_cache_serve(struct rf_call *c); /* true: c->res filled from the cache */
+void rf_cache_store(struct rf_call *c);	/* after serialising a cacheable answer */
+void rf_cache_free(struct rf *rf);
 
 /* ---- errors.c: Base.1.16.0 messages ---- */
 enum rf_msgid {

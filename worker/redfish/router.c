@@ -9,36 +9,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The last column: may cache.c serve the body again while its stamp holds?
+ * Not for sessions and accounts, whose bodies change without a stamp. */
 /* clang-format off */
 static const struct rf_route routes[] = {
-	{"/redfish",                                  RF_GET,    RF_PRIV_NONE,       rf_versions_get},
-	{"/redfish/v1",                               RF_GET,    RF_PRIV_NONE,       rf_root_get},
-	{"/redfish/v1/odata",                         RF_GET,    RF_PRIV_NONE,       rf_odata_get},
-	{"/redfish/v1/$metadata",                     RF_GET,    RF_PRIV_NONE,       rf_metadata_get},
-	{"/redfish/v1/Systems",                       RF_GET,    RF_PRIV_LOGIN,      rf_systems_get},
-	{"/redfish/v1/Systems/*",                     RF_GET,    RF_PRIV_LOGIN,      rf_system_get},
-	{"/redfish/v1/Systems/*",                     RF_PATCH,  RF_PRIV_COMPONENTS, rf_system_patch},
+	{"/redfish",                                  RF_GET,    RF_PRIV_NONE,       rf_versions_get, true},
+	{"/redfish/v1",                               RF_GET,    RF_PRIV_NONE,       rf_root_get, true},
+	{"/redfish/v1/odata",                         RF_GET,    RF_PRIV_NONE,       rf_odata_get, true},
+	{"/redfish/v1/$metadata",                     RF_GET,    RF_PRIV_NONE,       rf_metadata_get, true},
+	{"/redfish/v1/Systems",                       RF_GET,    RF_PRIV_LOGIN,      rf_systems_get, true},
+	{"/redfish/v1/Systems/*",                     RF_GET,    RF_PRIV_LOGIN,      rf_system_get, true},
+	{"/redfish/v1/Systems/*",                     RF_PATCH,  RF_PRIV_COMPONENTS, rf_system_patch, false},
 	{"/redfish/v1/Systems/*/Actions/ComputerSystem.Reset",
-	                                              RF_POST,   RF_PRIV_COMPONENTS, rf_system_reset},
-	{"/redfish/v1/Systems/*/EthernetInterfaces",  RF_GET,    RF_PRIV_LOGIN,      rf_nics_get},
-	{"/redfish/v1/Systems/*/EthernetInterfaces/*", RF_GET,   RF_PRIV_LOGIN,      rf_nic_get},
-	{"/redfish/v1/Chassis",                       RF_GET,    RF_PRIV_LOGIN,      rf_chassis_coll_get},
-	{"/redfish/v1/Chassis/*",                     RF_GET,    RF_PRIV_LOGIN,      rf_chassis_get},
-	{"/redfish/v1/Chassis/*/Actions/Chassis.Reset", RF_POST, RF_PRIV_COMPONENTS, rf_chassis_reset},
-	{"/redfish/v1/Managers",                      RF_GET,    RF_PRIV_LOGIN,      rf_managers_get},
-	{"/redfish/v1/Managers/*",                    RF_GET,    RF_PRIV_LOGIN,      rf_manager_get},
-	{"/redfish/v1/Managers/*/NetworkProtocol",    RF_GET,    RF_PRIV_LOGIN,      rf_netproto_get},
-	{"/redfish/v1/SessionService",                RF_GET,    RF_PRIV_LOGIN,      rf_session_service_get},
-	{"/redfish/v1/SessionService/Sessions",       RF_GET,    RF_PRIV_LOGIN,      rf_sessions_get},
+	                                              RF_POST,   RF_PRIV_COMPONENTS, rf_system_reset, false},
+	{"/redfish/v1/Systems/*/EthernetInterfaces",  RF_GET,    RF_PRIV_LOGIN,      rf_nics_get, true},
+	{"/redfish/v1/Systems/*/EthernetInterfaces/*", RF_GET,   RF_PRIV_LOGIN,      rf_nic_get, true},
+	{"/redfish/v1/Chassis",                       RF_GET,    RF_PRIV_LOGIN,      rf_chassis_coll_get, true},
+	{"/redfish/v1/Chassis/*",                     RF_GET,    RF_PRIV_LOGIN,      rf_chassis_get, true},
+	{"/redfish/v1/Chassis/*/Actions/Chassis.Reset", RF_POST, RF_PRIV_COMPONENTS, rf_chassis_reset, false},
+	{"/redfish/v1/Managers",                      RF_GET,    RF_PRIV_LOGIN,      rf_managers_get, true},
+	{"/redfish/v1/Managers/*",                    RF_GET,    RF_PRIV_LOGIN,      rf_manager_get, true},
+	{"/redfish/v1/Managers/*/NetworkProtocol",    RF_GET,    RF_PRIV_LOGIN,      rf_netproto_get, true},
+	{"/redfish/v1/SessionService",                RF_GET,    RF_PRIV_LOGIN,      rf_session_service_get, false},
+	{"/redfish/v1/SessionService/Sessions",       RF_GET,    RF_PRIV_LOGIN,      rf_sessions_get, false},
 	/* login: the credentials are in the body */
-	{"/redfish/v1/SessionService/Sessions",       RF_POST,   RF_PRIV_NONE,       rf_sessions_post},
-	{"/redfish/v1/SessionService/Sessions/*",     RF_GET,    RF_PRIV_LOGIN,      rf_session_get},
-	{"/redfish/v1/SessionService/Sessions/*",     RF_DELETE, RF_PRIV_LOGIN,      rf_session_delete},
-	{"/redfish/v1/AccountService",                RF_GET,    RF_PRIV_LOGIN,      rf_account_service_get},
-	{"/redfish/v1/AccountService/Accounts",       RF_GET,    RF_PRIV_LOGIN,      rf_accounts_get},
-	{"/redfish/v1/AccountService/Accounts/*",     RF_GET,    RF_PRIV_LOGIN,      rf_account_get},
-	{"/redfish/v1/AccountService/Roles",          RF_GET,    RF_PRIV_LOGIN,      rf_roles_get},
-	{"/redfish/v1/AccountService/Roles/*",        RF_GET,    RF_PRIV_LOGIN,      rf_role_get},
+	{"/redfish/v1/SessionService/Sessions",       RF_POST,   RF_PRIV_NONE,       rf_sessions_post, false},
+	{"/redfish/v1/SessionService/Sessions/*",     RF_GET,    RF_PRIV_LOGIN,      rf_session_get, false},
+	{"/redfish/v1/SessionService/Sessions/*",     RF_DELETE, RF_PRIV_LOGIN,      rf_session_delete, false},
+	{"/redfish/v1/AccountService",                RF_GET,    RF_PRIV_LOGIN,      rf_account_service_get, false},
+	{"/redfish/v1/AccountService/Accounts",       RF_GET,    RF_PRIV_LOGIN,      rf_accounts_get, false},
+	{"/redfish/v1/AccountService/Accounts/*",     RF_GET,    RF_PRIV_LOGIN,      rf_account_get, false},
+	{"/redfish/v1/AccountService/Roles",          RF_GET,    RF_PRIV_LOGIN,      rf_roles_get, false},
+	{"/redfish/v1/AccountService/Roles/*",        RF_GET,    RF_PRIV_LOGIN,      rf_role_get, false},
 };
 /* clang-format on */
 
@@ -202,8 +204,11 @@ void rf_finish(struct rf_call *c)
 {
 	if (c->finished)
 		return;
-	common_headers(c);
-	serialize(c);
+	if (!c->from_cache) {
+		common_headers(c);
+		serialize(c);
+		rf_cache_store(c);
+	}
 	if (!c->cancelled && c->done)
 		c->done(c->arg, &c->res);
 	c->finished = true;
@@ -353,6 +358,8 @@ static int dispatch(struct rf_call *c)
 		return rf_error(c, 405, MSG_OPERATION_NOT_ALLOWED, NULL, NULL, NULL);
 	if (!rf_role_has(c->who.role, r->priv) && r->priv != RF_PRIV_NONE)
 		return rf_error(c, 403, MSG_INSUFFICIENT_PRIVILEGE, NULL, NULL, NULL);
+	if (rf_cache_serve(c))
+		return RF_DONE;
 	return r->handler(c);
 }
 
@@ -401,6 +408,7 @@ void rf_free(struct rf *rf)
 {
 	if (!rf)
 		return;
+	rf_cache_free(rf);
 	explicit_bzero(rf, sizeof(*rf));
 	free(rf);
 }
