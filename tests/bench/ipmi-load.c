@@ -57,6 +57,7 @@ struct sess {
 	uint32_t csid, bsid;
 	uint8_t rm[16], rc[16], guid[16];
 	uint8_t sik[IPMI_HMAC_MAX], k1[IPMI_HMAC_MAX], k2[IPMI_HMAC_MAX];
+	struct ipmi_keys *keys; /* K1/K2 set up once, as the worker does */
 	uint32_t seq;
 	uint8_t rqseq;
 	uint64_t step_t0; /* set-up step sent at */
@@ -212,7 +213,7 @@ static size_t wrap(struct sess *s, const uint8_t *msg, size_t mlen, uint8_t *pkt
 {
 	static const uint8_t rmcp[4] = { 0x06, 0x00, 0xff, 0x07 };
 	uint8_t body[128];
-	int blen = ipmi_aes_encrypt(s->k2, msg, mlen, body, sizeof body);
+	int blen = ipmi_keys_encrypt(s->keys, msg, mlen, body, sizeof body);
 	if (blen < 0)
 		die("aes");
 	s->seq = s->seq + 1 ? s->seq + 1 : 1;
@@ -230,7 +231,7 @@ static size_t wrap(struct sess *s, const uint8_t *msg, size_t mlen, uint8_t *pkt
 	pkt[n++] = pad;
 	pkt[n++] = 0x07;
 	uint8_t mac[IPMI_HMAC_MAX];
-	int il = ipmi_integ(s->integ, s->k1, ipmi_auth_len(s->auth), pkt + 4, n - 4, mac);
+	int il = ipmi_keys_integ(s->keys, pkt + 4, n - 4, mac);
 	memcpy(pkt + n, mac, il);
 	return n + il;
 }
@@ -263,11 +264,11 @@ static int unwrap(struct sess *s, uint8_t *pkt, size_t n, uint8_t *cmd, uint8_t 
 	if (il <= 0 || n < 16 + plen + 2 + (size_t)il)
 		return -1;
 	uint8_t mac[IPMI_HMAC_MAX];
-	ipmi_integ(s->integ, s->k1, ipmi_auth_len(s->auth), pkt + 4, n - il - 4, mac);
+	ipmi_keys_integ(s->keys, pkt + 4, n - il - 4, mac);
 	if (ipmi_memcmp_ct(mac, pkt + n - il, il))
 		return -1;
 	uint8_t m[256];
-	int ml = ipmi_aes_decrypt(s->k2, pkt + 16, plen, m, sizeof m);
+	int ml = ipmi_keys_decrypt(s->keys, pkt + 16, plen, m, sizeof m);
 	if (ml < 8 || cksum(m, 2) != m[2] || cksum(m + 3, ml - 4) != m[ml - 1])
 		return -1;
 	*rq = m[4] >> 2;
@@ -335,6 +336,11 @@ static int setup_answer(struct sess *s, uint8_t *r, size_t n)
 			return -1;
 		ipmi_kn(s->auth, s->sik, 1, s->k1);
 		ipmi_kn(s->auth, s->sik, 2, s->k2);
+		ipmi_keys_free(s->keys);
+		s->keys = NULL;
+		if (ipmi_keys_new(&s->keys, s->integ, s->k1, ipmi_auth_len(s->auth), s->conf,
+				  s->k2) < 0)
+			return -1;
 		uint8_t d[36], icv[IPMI_HMAC_MAX];
 		memcpy(d, s->rm, 16);
 		put32(d + 16, s->bsid);
@@ -364,6 +370,8 @@ static void send_close(struct sess *s)
  * new ipmitool process would: pyghmi keys its sessions by client address. */
 static void restart(struct sess *s, struct pollfd *pf)
 {
+	ipmi_keys_free(s->keys);
+	s->keys = NULL;
 	close(s->fd);
 	sess_socket(s);
 	pf->fd = s->fd;
@@ -433,8 +441,10 @@ static double phase_setup(uint64_t *done_out)
 		}
 	}
 	double el = (now_ns() - t0) / 1e9;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		ipmi_keys_free(ss[i].keys);
 		close(ss[i].fd);
+	}
 	free(ss);
 	free(pf);
 	*done_out = done;
@@ -596,8 +606,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		send_close(&ss[i]);
 	usleep(200000);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		ipmi_keys_free(ss[i].keys);
 		close(ss[i].fd);
+	}
 
 	qsort(lat, nlat, sizeof *lat, cmp64);
 #define PCT(q) (nlat ? lat[(size_t)((nlat - 1) * (q))] / 1000.0 : 0.0)

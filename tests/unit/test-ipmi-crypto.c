@@ -199,6 +199,48 @@ static void check_first_packet(const struct keys *k)
 	}
 }
 
+/* A session's keys object gives the vector's bytes, packet after packet
+ * (the HMAC state is reset after each MAC, the IV set per message). */
+static void check_session_keys(const struct keys *k)
+{
+	uint8_t pkt[64], mac[IPMI_HMAC_MAX], plain[16], ct[48], back[16];
+	struct ipmi_keys *ks = NULL;
+	size_t len;
+	int n;
+
+	len = unhex("06c0 02080000 07000000 2000"
+		    " 36cb03db324e3f58e4d546c3908a5d71"
+		    " ed3b573142f8ea4a630f778cdee29956"
+		    " ffff 02 07",
+		    pkt, sizeof(pkt));
+	CHECK(ipmi_keys_new(&ks, IPMI_INTEG_HMAC_SHA1_96, k->k1, 20, IPMI_CONF_AES_CBC_128,
+			    k->k2) == 0);
+	for (int round = 0; round < 3; round++) {
+		CHECK(eq_hex(mac, ipmi_keys_integ(ks, pkt, len, mac), "08a1e1683b90d79a5e7d83be"));
+		n = ipmi_keys_decrypt(ks, pkt + 12, 32, plain, sizeof(plain));
+		CHECK(eq_hex(plain, n, "2018c881083b0438"));
+	}
+	/* a fresh IV each time, and what one side encrypts the other opens */
+	n = ipmi_keys_encrypt(ks, plain, 8, ct, sizeof(ct));
+	CHECK(n == 32 && memcmp(ct, pkt + 12, 16) != 0);
+	CHECK(ipmi_aes_decrypt(k->k2, ct, 32, back, sizeof(back)) == 8 && !memcmp(back, plain, 8));
+	CHECK(ipmi_keys_decrypt(ks, ct, 32, back, sizeof(back)) == 8 && !memcmp(back, plain, 8));
+	ct[31] ^= 1; /* the pad byte */
+	CHECK(ipmi_keys_decrypt(ks, ct, 32, back, sizeof(back)) == -EBADMSG);
+	CHECK(ipmi_keys_decrypt(ks, ct, 31, back, sizeof(back)) == -EBADMSG);
+	ipmi_keys_free(ks);
+
+	/* integrity only, then bad algorithms */
+	CHECK(ipmi_keys_new(&ks, IPMI_INTEG_HMAC_SHA1_96, k->k1, 20, IPMI_CONF_NONE, NULL) == 0);
+	CHECK(ipmi_keys_encrypt(ks, plain, 8, ct, sizeof(ct)) == -EINVAL);
+	ipmi_keys_free(ks);
+	ks = NULL;
+	CHECK(ipmi_keys_new(&ks, 99, k->k1, 20, IPMI_CONF_NONE, NULL) == -EINVAL && !ks);
+	CHECK(ipmi_keys_new(&ks, IPMI_INTEG_NONE, NULL, 0, 7, k->k2) == -EINVAL && !ks);
+	CHECK(ipmi_keys_integ(NULL, pkt, len, mac) == -EINVAL);
+	ipmi_keys_free(NULL);
+}
+
 static void check_md5(void)
 {
 	uint8_t pw16[16] = PASSWORD, msg[8], out[16];
@@ -360,6 +402,7 @@ int main(void)
 	check_kat(&suite3, &k3);
 	check_kat(&suite17, &k17);
 	check_first_packet(&k3);
+	check_session_keys(&k3);
 	check_md5();
 	check_round_trips();
 	check_bad_input();

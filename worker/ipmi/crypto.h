@@ -1,6 +1,6 @@
 /* IPMI cryptography on GnuTLS: the RMCP+ authentication, integrity and
  * confidentiality algorithms, the v1.5 MD5 auth code, and random bytes.
- * Pure functions: no state, no logging.  Lengths in bytes. */
+ * No logging; state only in a session's struct ipmi_keys.  Lengths in bytes. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +48,21 @@ int ipmi_aes_decrypt(const uint8_t key[16], const uint8_t *in, size_t len, uint8
 /* Same with a given IV (known-answer tests). */
 int ipmi_aes_encrypt_iv(const uint8_t key[16], const uint8_t iv[16], const void *plain,
 			size_t len, uint8_t *out, size_t outsize);
+
+/* The same with the keys of one session set up once (ipmi_keys_new after
+ * RAKP3): integrity with K1 and AES with K2, no per-packet key set-up.
+ * integ_alg / conf_alg may be NONE, then k1 / k2 are not used.  0 or
+ * -errno.  A keys object serves one thread at a time. */
+struct ipmi_keys;
+int ipmi_keys_new(struct ipmi_keys **out, int integ_alg, const uint8_t *k1, size_t k1len,
+		  int conf_alg, const uint8_t k2[16]);
+void ipmi_keys_free(struct ipmi_keys *k); /* NULL is fine */
+int ipmi_keys_integ(struct ipmi_keys *k, const void *data, size_t len,
+		    uint8_t out[IPMI_HMAC_MAX]);
+int ipmi_keys_encrypt(struct ipmi_keys *k, const void *plain, size_t len, uint8_t *out,
+		      size_t outsize);
+int ipmi_keys_decrypt(struct ipmi_keys *k, const uint8_t *in, size_t len, uint8_t *out,
+		      size_t outsize);
 
 /* IPMI v1.5 MD5 auth code: MD5(pw16 || sid(LE) || msg || seq(LE) || pw16). */
 void ipmi_md5_authcode(const uint8_t pw16[16], uint32_t sid, const void *msg, size_t len,

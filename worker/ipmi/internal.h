@@ -113,6 +113,7 @@ struct ipmi_session {
 	uint8_t role;         /* RAKP1 role byte as sent (incl. name-only bit) */
 	uint8_t rm[16], rc[16];
 	uint8_t sik[IPMI_HMAC_MAX], k1[IPMI_HMAC_MAX], k2[IPMI_HMAC_MAX];
+	struct ipmi_keys *keys; /* K1/K2 set up for use, from RAKP3 on (owned) */
 	uint8_t open_tag;
 	uint8_t open_resp[64]; /* last Open Session/RAKP2 answer, for retries */
 	size_t open_resp_len;

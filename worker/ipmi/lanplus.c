@@ -126,8 +126,7 @@ static size_t add_trailer(const struct ipmi_session *s, uint8_t *pkt, size_t n, 
 	n += pad;
 	pkt[n++] = (uint8_t)pad;
 	pkt[n++] = 0x07;
-	if (ipmi_integ(s->integ_alg, s->k1, (size_t)ipmi_auth_len(s->auth_alg), pkt + 4, n - 4,
-		       mac) != ilen)
+	if (ipmi_keys_integ(s->keys, pkt + 4, n - 4, mac) != ilen)
 		return 0;
 	memcpy(pkt + n, mac, (size_t)ilen);
 	return n + (size_t)ilen;
@@ -147,7 +146,7 @@ static size_t put_payload(const struct ipmi_session *s, bool enc, const uint8_t 
 		memcpy(pkt + n + 2, payload, len);
 		return n + 2 + len;
 	}
-	r = ipmi_aes_encrypt(s->k2, payload, len, pkt + n + 2, size - n - 2);
+	r = ipmi_keys_encrypt(s->keys, payload, len, pkt + n + 2, size - n - 2);
 	if (r < 0)
 		return 0;
 	put_le16(pkt + n, (uint16_t)r);
@@ -432,7 +431,10 @@ static int derive_keys(struct ipmi_session *s)
 		return n < 0 ? n : 0; /* auth none: no keys, nothing to protect with */
 	if (ipmi_kn(s->auth_alg, s->sik, 1, s->k1) < 0 || ipmi_kn(s->auth_alg, s->sik, 2, s->k2) < 0)
 		return -EINVAL;
-	return 0;
+	ipmi_keys_free(s->keys); /* a repeated RAKP3 derives the same keys again */
+	s->keys = NULL;
+	return ipmi_keys_new(&s->keys, s->integ_alg, s->k1, (size_t)ipmi_auth_len(s->auth_alg),
+			     s->conf_alg, s->k2);
 }
 
 /* RAKP4's integrity check value: HMAC(SIK, Rm | SIDc | GUID), truncated. */
@@ -542,8 +544,7 @@ static int verify_trailer(const struct ipmi_session *s, const uint8_t *p, size_t
 	if (p[body - 1] != 0x07 || padlen > 3 || HDR + plen + padlen + 2 != body ||
 	    body % 4 != 0)
 		return -EBADMSG;
-	if (ipmi_integ(s->integ_alg, s->k1, (size_t)ipmi_auth_len(s->auth_alg), p, body, mac) !=
-	    il)
+	if (ipmi_keys_integ(s->keys, p, body, mac) != il)
 		return -EBADMSG;
 	return ipmi_memcmp_ct(mac, p + body, (size_t)il) ? -EACCES : 0;
 }
@@ -606,7 +607,7 @@ static int in_session(struct ipmi *ipmi, struct ipmi_session *s, const uint8_t *
 	if (r < 0)
 		return r;
 	if (enc) {
-		r = ipmi_aes_decrypt(s->k2, pl, plen, plain, sizeof(plain));
+		r = ipmi_keys_decrypt(s->keys, pl, plen, plain, sizeof(plain));
 		if (r < 0)
 			return r;
 		pl = plain;
