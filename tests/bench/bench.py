@@ -5,6 +5,7 @@ Sections (all on loopback, bounded in count and time):
   ipmi    ipmi-load against vbmc, OpenIPMI ipmi_sim and pyghmi's Bmc
   redfish h2load against a vbmc worker and nginx serving the same bytes
   power   Redfish ForceOff/On pairs: worker-side and client-side latency
+  spawn   one node announced at a time: announcement -> first IPMI answer
   scale   N nodes announced at once (fakenode.py stands in for QEMU)
 
 Writes every measured figure to a JSON file (--out); report.py turns it into
@@ -151,17 +152,7 @@ class Vbmc:
             raise RuntimeError("supervisor exited: " + self.logpath.read_text()[-2000:])
 
     def workers(self):
-        pids = []
-        for d in Path("/proc").iterdir():
-            if not d.name.isdigit():
-                continue
-            try:
-                stat = (d / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                pids.append(int(d.name))
-        return pids
+        return children(self.proc.pid)
 
     def status_time(self):
         t = time.monotonic()
@@ -212,20 +203,60 @@ class FakeNodes:
         stop(self.proc)
 
 
-def run_load(build, addr, port, suite, sessions, duration, setup_s, slots=4):
+def children(pid):
+    """The pids whose parent is pid (nginx's worker processes)."""
+    kids = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(d.name))
+        except OSError:
+            continue
+    return kids
+
+
+def cpu_seconds(pids):
+    """(user, system) CPU seconds used so far by the processes pids."""
+    tick = os.sysconf("SC_CLK_TCK")
+    u = k = 0
+    for pid in pids:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        u += int(f[11]) / tick   # fields 14 and 15 of proc(5)
+        k += int(f[12]) / tick
+    return u, k
+
+
+def run_load(build, addr, port, suite, sessions, duration, setup_s, slots=4, server=()):
+    """ipmi-load against addr; with server pids, also what it cost the server."""
     argv = [str(Path(build) / "tests" / "bench" / "ipmi-load"), "-H", addr, "-p", str(port),
             "-u", "admin", "-P", PASSWORD, "-s", str(suite), "-n", str(sessions),
             "-d", str(duration), "-S", str(setup_s), "-C", str(slots)]
+    before = cpu_seconds(server)
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=duration + setup_s + 60)
+    after = cpu_seconds(server)
     if r.returncode != 0:
         return {"error": r.stderr.strip() or f"exit {r.returncode}"}
-    return json.loads(r.stdout)
+    d = json.loads(r.stdout)
+    d["server_user_s"], d["server_sys_s"] = (b - a for a, b in zip(before, after))
+    return d
+
+
+def cost_per(d, count_key, prefix):
+    """Server CPU µs per answered request (or per set-up), user and system."""
+    n = d.get(count_key) or 0
+    if n and "server_user_s" in d:
+        d[f"{prefix}_user_us"] = d["server_user_s"] * 1e6 / n
+        d[f"{prefix}_sys_us"] = d["server_sys_s"] * 1e6 / n
+        d[f"{prefix}_cpu_us"] = d[f"{prefix}_user_us"] + d[f"{prefix}_sys_us"]
 
 
 # -- sections --------------------------------------------------------------------
 
-def section_ipmi(a, work, res):
+def section_ipmi(a, work, res, vbmc):
     out = res.setdefault("ipmi", {"params": {"duration_s": a.duration, "setup_s": a.setup,
                                              "setup_slots": 4, "loads": a.loads}})
     # ipmi_sim
@@ -249,7 +280,7 @@ set_working_mc 0x20
         "mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n"
         "mc_enable 0x20\n")
     peers = {
-        "vbmc": (VBMC_ADDR, None),
+        "vbmc": (VBMC_ADDR, None),   # its worker is the server process
         "ipmi_sim": (IPMISIM_ADDR, ["ipmi_sim", "-c", str(sim / "lan.conf"), "-f",
                                     str(sim / "bench.emu"), "-n", "-s", str(sim / "state")]),
         "pyghmi": (PYGHMI_ADDR, [PY, str(HERE / "pyghmi_bmc.py"), PYGHMI_ADDR,
@@ -265,17 +296,27 @@ set_working_mc 0x20
                 stop(proc)
                 continue
         r = out.setdefault(peer, {})
+        server = [proc.pid] if proc else vbmc.workers()
         # suite 17 last: a failed Open Session leaves half-open sessions
         # that fill ipmi_sim's table
         for suite in (3, 17):
             for n in a.loads:
                 key = f"s{suite}_n{n}"
                 log(f"ipmi: {peer} suite {suite}, {n} sessions ...")
-                r[key] = run_load(a.build, addr, PORT_IPMI, suite, n, a.duration,
-                                  a.setup if n == a.loads[-1] else 0)
+                r[key] = run_load(a.build, addr, PORT_IPMI, suite, n, a.duration, 0,
+                                  server=server)
+                cost_per(r[key], "answered", "req")
                 log("   ", json.dumps(r[key]))
                 if "error" in r[key]:
                     break
+                if n == a.loads[-1] and a.setup > 0:
+                    # set-ups alone, so that their CPU is not mixed with requests'
+                    su = run_load(a.build, addr, PORT_IPMI, suite, 1, 0.01, a.setup,
+                                  server=server)
+                    cost_per(su, "setups", "setup")
+                    r[key].update({k: v for k, v in su.items()
+                                   if k.startswith("setup") or k == "error"})
+                    log("    set-ups:", json.dumps(su))
         if proc:
             stop(proc)
     # ratios
@@ -287,6 +328,11 @@ set_working_mc 0x20
             for peer in ("ipmi_sim", "pyghmi"):
                 p = out.get(peer, {}).get(key, {})
                 rat[f"{key}_rps_vs_{peer}"] = ratio(v.get("rps"), p.get("rps"))
+                # requests per server CPU-second: the load each could carry
+                # on a CPU of its own, whatever the shared client costs
+                rat[f"{key}_cpu_vs_{peer}"] = ratio(p.get("req_cpu_us"), v.get("req_cpu_us"))
+                rat[f"{key}_user_vs_{peer}"] = ratio(p.get("req_user_us"),
+                                                     v.get("req_user_us"))
                 if n == a.loads[-1]:
                     rat[f"s{suite}_setup_vs_{peer}"] = ratio(v.get("setup_per_s"),
                                                              p.get("setup_per_s"))
@@ -390,14 +436,21 @@ http {{
         out["nginx_version"] = subprocess.run(["nginx", "-v"], stderr=subprocess.PIPE,
                                               text=True).stderr.strip()
         D = str(max(1, int(a.duration)))
+        servers = {"vbmc": vbmc.workers(), "nginx": children(nginx.pid)}
         for name, p in paths.items():
             for proto, args in (("h2", ["-c", "8", "-m", "8"]), ("h1", ["--h1", "-c", "8"])):
                 for peer, addr in (("vbmc", VBMC_ADDR), ("nginx", NGINX_ADDR)):
                     key = f"{name}_{proto}"
                     log(f"redfish: {peer} {key} ...")
+                    before = cpu_seconds(servers[peer])
                     r = h2load(f"https://{addr}:{PORT_REDFISH}{p}",
                                ["-t", "1", "-D", D, "--warm-up-time=1", "-H",
                                 f"Authorization: {auth}", *args], a.duration + 60)
+                    # the warm-up second's requests are not in "done": the
+                    # figure is a little high, alike for both servers
+                    r["server_user_s"], r["server_sys_s"] = (
+                        y - x for x, y in zip(before, cpu_seconds(servers[peer])))
+                    cost_per(r, "done", "req")
                     out.setdefault(peer, {})[key] = r
                     log("   ", json.dumps(r))
         # new TLS connections: one request per connection, 200 clients
@@ -418,6 +471,8 @@ http {{
     rat = out["ratios"] = {}
     for k in ("system_h2", "system_h1", "root_h2", "root_h1"):
         rat[k] = ratio(out["vbmc"][k].get("rps"), out["nginx"][k].get("rps"))
+        rat[k + "_cpu"] = ratio(out["nginx"][k].get("req_cpu_us"),
+                                out["vbmc"][k].get("req_cpu_us"))
     for k in ("newconn_h1", "newconn_h2"):
         rat[k] = ratio(out["vbmc"][k]["conn_per_s"], out["nginx"][k]["conn_per_s"])
     for k, v in rat.items():
@@ -477,9 +532,69 @@ def smaps(pid):
     return d
 
 
-def cpu_ticks(pid):
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])
+def first_answers(addrs, t_ann, interval, timeout):
+    """{address: seconds from t_ann to its first IPMI answer}, probing every
+    address not yet answering each `interval` s, for at most `timeout` s."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.setblocking(False)
+    pkt = auth_caps_packet()
+    pending = set(addrs)
+    first = {}
+    deadline = t_ann + timeout
+    nxt = 0.0
+    while pending and time.monotonic() < deadline:
+        now = time.monotonic()
+        if now >= nxt:
+            for ad in pending:
+                try:
+                    sock.sendto(pkt, (ad, PORT_IPMI))
+                except OSError:
+                    pass
+            nxt = now + interval
+        rl, _, _ = select.select([sock], [], [], max(0.0, nxt - time.monotonic()))
+        while rl:
+            try:
+                data, src = sock.recvfrom(512)
+            except (BlockingIOError, ConnectionRefusedError):
+                break
+            except OSError:
+                continue
+            if src[0] in pending and data[:4] == b"\x06\x00\xff\x07":
+                pending.discard(src[0])
+                first[src[0]] = time.monotonic() - t_ann
+    sock.close()
+    return first
+
+
+def section_spawn(a, work, res):
+    """One node announced at a time: announcement -> first IPMI answer of a
+    lone node (the figure the spawn goal is about), probed every 1 ms."""
+    n = a.spawn_nodes
+    out = res["spawn"] = {"n": n, "probe_interval_ms": 1.0}
+    d = work / "spawn"
+    addrs = scale_addrs(n)
+    fake = FakeNodes(d / "fake", addrs)
+    vb = Vbmc(a.build, d / "vbmc", [(f"n{i}", *fake.paths(i)) for i in range(n)],
+              ["127.1.0.0/16"])
+    try:
+        if not wait_until(lambda: int(fake.cmd("connected")[1]) >= n, 30, 0.1):
+            out["error"] = "announce sockets not all connected in 30 s"
+            return
+        lat = []
+        for i, ad in enumerate(addrs):
+            t_ann = float(fake.cmd(f"announce {i}")[1])
+            got = first_answers([ad], t_ann, 0.001, 10)
+            if ad in got:
+                lat.append(got[ad] * 1e3)
+            time.sleep(0.2)   # let the node settle (QMP, facts) before the next
+        lat.sort()
+        out.update(serving=len(lat), p50_ms=pct(lat, .5), p99_ms=pct(lat, .99),
+                   min_ms=lat[0] if lat else None, max_ms=lat[-1] if lat else None)
+        log("   ", json.dumps(out))
+    finally:
+        vb.stop()
+        fake.stop()
 
 
 def section_scale(a, work, res):
@@ -499,38 +614,9 @@ def section_scale(a, work, res):
             if not ok:
                 r["error"] = "announce sockets not all connected in 60 s"
                 continue
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-            sock.setblocking(False)
-            pkt = auth_caps_packet()
-            pending = {ad: i for i, ad in enumerate(addrs)}
-            first = {}
             interval = 0.01 if n <= 100 else 0.02
             t_ann = float(fake.cmd("announce")[1])
-            deadline = t_ann + a.scale_timeout
-            nxt = 0.0
-            while pending and time.monotonic() < deadline:
-                now = time.monotonic()
-                if now >= nxt:
-                    for ad in pending:
-                        try:
-                            sock.sendto(pkt, (ad, PORT_IPMI))
-                        except OSError:
-                            pass
-                    nxt = now + interval
-                rl, _, _ = select.select([sock], [], [], max(0.0, nxt - time.monotonic()))
-                while rl:
-                    try:
-                        data, src = sock.recvfrom(512)
-                    except (BlockingIOError, ConnectionRefusedError):
-                        break
-                    except OSError:
-                        continue
-                    t = time.monotonic()
-                    if src[0] in pending and data[:4] == b"\x06\x00\xff\x07":
-                        del pending[src[0]]
-                        first[src[0]] = t - t_ann
-            sock.close()
+            first = first_answers(addrs, t_ann, interval, a.scale_timeout)
             lat = sorted(first.values())
             r.update(serving=len(first), probe_interval_ms=interval * 1000,
                      p50_ms=pct(lat, .5) * 1e3 if lat else None,
@@ -548,14 +634,13 @@ def section_scale(a, work, res):
                      worker_rss_kib_mean=statistics.mean(rss) if rss else None)
             sm = smaps(vb.proc.pid)
             r.update(supervisor_rss_kib=sm.get("Rss"), supervisor_pss_kib=sm.get("Pss"))
-            hz = os.sysconf("SC_CLK_TCK")
-            c0, t0 = cpu_ticks(vb.proc.pid), time.monotonic()
-            wc0 = sum(cpu_ticks(p) for p in pids if os.path.exists(f"/proc/{p}"))
+            c0, t0 = sum(cpu_seconds([vb.proc.pid])), time.monotonic()
+            wc0 = sum(cpu_seconds(pids))
             time.sleep(5)
-            c1, t1 = cpu_ticks(vb.proc.pid), time.monotonic()
-            wc1 = sum(cpu_ticks(p) for p in pids if os.path.exists(f"/proc/{p}"))
-            r["supervisor_idle_cpu_pct"] = (c1 - c0) / hz / (t1 - t0) * 100
-            r["workers_idle_cpu_pct_total"] = (wc1 - wc0) / hz / (t1 - t0) * 100
+            c1, t1 = sum(cpu_seconds([vb.proc.pid])), time.monotonic()
+            wc1 = sum(cpu_seconds(pids))
+            r["supervisor_idle_cpu_pct"] = (c1 - c0) / (t1 - t0) * 100
+            r["workers_idle_cpu_pct_total"] = (wc1 - wc0) / (t1 - t0) * 100
             st = [vb.status_time() for _ in range(5)]
             r["status_ms_median"] = statistics.median(x[0] for x in st) * 1e3
             r["status_rc"] = max(x[1] for x in st)
@@ -572,7 +657,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sections", default="ipmi,redfish,power,scale")
+    ap.add_argument("--sections", default="ipmi,redfish,power,spawn,scale")
+    ap.add_argument("--spawn-nodes", type=int, default=20)
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--setup", type=float, default=3.0)
     ap.add_argument("--loads", default="1,16")
@@ -606,7 +692,7 @@ def main():
             time.sleep(1)
             try:
                 if "ipmi" in sections:
-                    section_ipmi(a, work, res)
+                    section_ipmi(a, work, res, vb)
                 if "redfish" in sections:
                     section_redfish(a, work, res, vb)
                 if "power" in sections:
@@ -615,6 +701,8 @@ def main():
                 vb.stop()
                 stop(qemu)
                 fake.stop()
+        if "spawn" in sections:
+            section_spawn(a, work, res)
         if "scale" in sections:
             section_scale(a, work, res)
     finally:

@@ -116,11 +116,12 @@ class Server:
             pass
         writer.close()
 
-    def announce(self):
-        self.announced = True
+    def announce(self, which=None):
+        """Every node (which None: also those connecting later) or node `which` only."""
+        self.announced = self.announced or which is None
         t = time.monotonic()
         n = 0
-        for node in self.nodes:
+        for node in self.nodes if which is None else self.nodes[which:which + 1]:
             for w in node.clients:
                 w.write(node.line)
                 n += 1
@@ -145,8 +146,9 @@ class Server:
             line = await reader.readline()
             if not line or line.strip() == b"quit":
                 break
-            if line.strip() == b"announce":
-                t, n = self.announce()
+            words = line.split()
+            if words and words[0] == b"announce":
+                t, n = self.announce(int(words[1]) if len(words) > 1 else None)
                 print(f"announced {t:.6f} {n}", flush=True)
             elif line.strip() == b"connected":
                 print("connected %d" % sum(1 for n in self.nodes if n.clients), flush=True)

@@ -51,6 +51,14 @@ def f(v, fmt="%.0f"):
     return "n/a" if v is None else fmt % v
 
 
+def cpu(r, prefix):
+    """'user + sys' server CPU µs of one request or set-up, or n/a."""
+    if r.get(f"{prefix}_cpu_us") is None:
+        return "n/a"
+    return "%.2f (%.2f + %.2f)" % (r[f"{prefix}_cpu_us"], r[f"{prefix}_user_us"],
+                                   r[f"{prefix}_sys_us"])
+
+
 def x(v):
     return "n/a" if v is None else "%.2f×" % v
 
@@ -80,12 +88,16 @@ def main():
               f"Set-ups: {p['setup_slots']} concurrent slots doing Open Session + RAKP 1-4 + "
               f"Close Session for {p['setup_s']:g} s, a new source port each time. Client "
               "and server share the same 2 CPUs.", "",
-              "| peer | suite | sessions | req/s | p50 µs | p99 µs | p99.9 µs | timeouts | set-ups/s |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "Server CPU: the server process's user and system time (`/proc/PID/stat`) "
+              "over the run, divided by the requests it answered (set-ups: by the "
+              "set-ups done, in a run of their own).", "",
+              "| peer | suite | sessions | req/s | p50 µs | p99 µs | p99.9 µs | timeouts | "
+              "server CPU µs/req (user + sys) | set-ups/s | server CPU µs/set-up |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
         for peer in ("vbmc", "ipmi_sim", "pyghmi"):
             d = ip.get(peer, {})
             if "error" in d:
-                L.append(f"| {peer} | – | – | {d['error']} | | | | | |")
+                L.append(f"| {peer} | – | – | {d['error']} | | | | | | | |")
                 continue
             for suite in (3, 17):
                 for n in p["loads"]:
@@ -94,20 +106,32 @@ def main():
                         continue
                     if "error" in r:
                         L.append(f"| {peer} | {suite} | {n} | not supported: "
-                                 f"{r['error'].splitlines()[0]} | | | | | |")
+                                 f"{r['error'].splitlines()[0]} | | | | | | | |")
                         continue
                     su = f(r["setup_per_s"]) if r.get("setups") else "–"
                     L.append(f"| {peer} | {suite} | {r['sessions']} | {f(r['rps'])} | "
                              f"{f(r['p50_us'], '%.1f')} | {f(r['p99_us'], '%.1f')} | "
-                             f"{f(r['p999_us'], '%.1f')} | {r['timeouts']} | {su} |")
-        L += ["", "Ratios (vbmc / peer, same generator, same parameters, same run):", "",
+                             f"{f(r['p999_us'], '%.1f')} | {r['timeouts']} | "
+                             f"{cpu(r, 'req')} | {su} | {cpu(r, 'setup')} |")
+        L += ["", "Ratios (vbmc / peer, same generator, same parameters, same run). "
+              "\"per server CPU\" is requests per second of the server's own CPU time: "
+              "the load each server carries on a CPU of its own, whatever the shared "
+              "client costs; \"per user CPU\" leaves out the kernel's UDP work, which "
+              "is the same for every server:", "",
               "| figure | vbmc / ipmi_sim | vbmc / pyghmi |", "|---|---|---|"]
         rat = ip.get("ratios", {})
         for suite in (3, 17):
             for n in p["loads"]:
-                L.append(f"| suite {suite}, {n} session(s), req/s | "
-                         f"{x(rat.get(f's{suite}_n{n}_rps_vs_ipmi_sim'))} | "
-                         f"{x(rat.get(f's{suite}_n{n}_rps_vs_pyghmi'))} |")
+                for key, what in (("rps", "req/s"), ("cpu", "req per server CPU-second"),
+                                  ("user", "req per server user-CPU-second")):
+                    if not any(rat.get(f"s{suite}_n{n}_{key}_vs_{peer}")
+                               for peer in ("ipmi_sim", "pyghmi")):
+                        continue   # no peer speaks this suite
+                    L.append(f"| suite {suite}, {n} session(s), {what} | "
+                             f"{x(rat.get(f's{suite}_n{n}_{key}_vs_ipmi_sim'))} | "
+                             f"{x(rat.get(f's{suite}_n{n}_{key}_vs_pyghmi'))} |")
+            if not any(rat.get(f"s{suite}_setup_vs_{peer}") for peer in ("ipmi_sim", "pyghmi")):
+                continue
             L.append(f"| suite {suite}, session set-ups/s | "
                      f"{x(rat.get(f's{suite}_setup_vs_ipmi_sim'))} | "
                      f"{x(rat.get(f's{suite}_setup_vs_pyghmi'))} |")
@@ -125,14 +149,19 @@ def main():
                   f"bytes vbmc returned ({rf['system_bytes']} B system, {rf['root_bytes']} B "
                   "root) as static files, same ECDSA P-256 certificate (the node's generated "
                   "one), TLS 1.3, no session resumption. h2load prints mean/max only.", "",
-                  "| resource | protocol | vbmc req/s | nginx req/s | vbmc / nginx | vbmc mean µs | nginx mean µs | vbmc max µs |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "Server CPU: the vbmc worker's or the nginx worker's user + system "
+                  "time over the run (warm-up included) per request done; \"per CPU\" "
+                  "compares requests per second of server CPU time.", "",
+                  "| resource | protocol | vbmc req/s | nginx req/s | vbmc / nginx | vbmc CPU µs/req | nginx CPU µs/req | vbmc / nginx per CPU | vbmc mean µs | nginx mean µs | vbmc max µs |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
             for k in ("system_h2", "system_h1", "root_h2", "root_h1"):
                 v, n = rf["vbmc"][k], rf["nginx"][k]
                 name, proto = k.split("_")
                 res_name = "Systems/System.Embedded.1" if name == "system" else "/redfish/v1/"
                 L.append(f"| {res_name} | {'HTTP/2' if proto == 'h2' else 'HTTP/1.1'} | "
                          f"{f(v.get('rps'))} | {f(n.get('rps'))} | {x(rf['ratios'][k])} | "
+                         f"{f(v.get('req_cpu_us'), '%.1f')} | {f(n.get('req_cpu_us'), '%.1f')} | "
+                         f"{x(rf['ratios'].get(k + '_cpu'))} | "
                          f"{f(v.get('mean_us'))} | {f(n.get('mean_us'))} | {f(v.get('max_us'))} |")
             L += ["", "New TLS connections (h2load `-c 200 -n 200`: one request per "
                   "connection, full handshake each; median of 3 runs):", "",
@@ -161,10 +190,27 @@ def main():
                      f"{f(c.get('p50_us'))} | {f(c.get('p99_us'))} |")
         L.append("")
 
+    sp = res.get("spawn")
+    if sp:
+        L += ["## 4. Spawn: announcement → serving, one node at a time", ""]
+        if "error" in sp:
+            L += [f"Not measured: {sp['error']}", ""]
+        else:
+            L += [f"{sp['n']} nodes in one supervisor (fakenode.py for QMP and the announce "
+                  "sockets, fresh state directory so each node's certificate is generated "
+                  "during its spawn), announced one after another; each is probed with Get "
+                  f"Channel Authentication Capabilities every {sp['probe_interval_ms']:g} ms "
+                  "from its announcement to its first answer.", "",
+                  "| nodes | serving | p50 ms | p99 ms | min ms | max ms |",
+                  "|---|---|---|---|---|---|",
+                  f"| {sp['n']} | {sp['serving']} | {f(sp.get('p50_ms'), '%.1f')} | "
+                  f"{f(sp.get('p99_ms'), '%.1f')} | {f(sp.get('min_ms'), '%.1f')} | "
+                  f"{f(sp.get('max_ms'), '%.1f')} |", ""]
+
     sc = res.get("scale")
     if sc:
         rows = [sc[k] for k in sorted(sc, key=int)]
-        L += ["## 4. Scale", "",
+        L += ["## 5. Scale", "",
               "N nodes in one supervisor, announced at once. **QEMU is replaced by "
               "`tests/bench/fakenode.py`**, one Python process serving every node's QMP "
               "socket (greeting, capabilities, `query-status` running, `stop`/`cont`/"
