@@ -210,10 +210,27 @@ int ipmi_aes_encrypt_iv(const uint8_t key[16], const uint8_t iv[16], const void 
 	return ret;
 }
 
+/* CBC needs an IV the peer cannot predict, not a secret one.  GnuTLS's
+ * generator re-keys itself on every call, which made one call per packet
+ * the largest user-space cost of an encrypted answer: IVs are taken from a
+ * pool filled 256 at a time instead.  Each byte is handed out once; the
+ * pool lives in the process like the session keys do (one thread). */
+#define IV_POOL (256 * AES_BLOCK)
+
 static int fresh_iv(uint8_t iv[AES_BLOCK])
 {
-	/* CBC needs an IV the peer cannot predict, not a secret one. */
-	return gnutls_rnd(GNUTLS_RND_NONCE, iv, AES_BLOCK) < 0 ? -EIO : 0;
+	static uint8_t pool[IV_POOL];
+	static size_t used = IV_POOL;
+
+	if (used == IV_POOL) {
+		if (gnutls_rnd(GNUTLS_RND_NONCE, pool, sizeof(pool)) < 0)
+			return -EIO;
+		used = 0;
+	}
+	memcpy(iv, pool + used, AES_BLOCK);
+	wipe(pool + used, AES_BLOCK);
+	used += AES_BLOCK;
+	return 0;
 }
 
 int ipmi_aes_encrypt(const uint8_t key[16], const void *plain, size_t len, uint8_t *out,
