@@ -335,6 +335,165 @@ int msg_state_decode(const char *json, size_t len, struct msg_state *m)
 	return r;
 }
 
+/* ---- boot state (MSG_BOOT_RESTORE, MSG_BOOT_STATE, the state file) ---- */
+
+static const char *const boot_enabled_names[] = {"disabled", "once", "continuous"};
+
+static const char *boot_enabled(const struct msg_boot *m)
+{
+	return boot_enabled_names[m->target == BOOT_NONE ? 0 : m->persistent ? 2 : 1];
+}
+
+static json_t *boot_ipmi_encode(const struct msg_boot_ipmi *p)
+{
+	char flags[2 * sizeof(p->flags) + 1], init[2 * sizeof(p->initiator) + 1];
+
+	hex_encode(p->flags, sizeof(p->flags), flags);
+	hex_encode(p->initiator, sizeof(p->initiator), init);
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s}", "flags", flags, "partition",
+			 p->partition_selector, "scan", p->partition_scan, "timer",
+			 p->timer_control, "ack", p->ack_data, "initiator", init);
+}
+
+static json_t *boot_devs_saved_encode(const struct msg_boot *m)
+{
+	json_t *arr = json_array();
+
+	for (uint32_t i = 0; i < m->n_devs && i < MSG_BOOT_SAVED_DEVS; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:i}", "path", m->devs[i].path,
+						     "bootindex", (int)m->devs[i].orig, "current",
+						     (int)m->devs[i].current));
+	return arr;
+}
+
+char *msg_boot_encode(const struct msg_boot *m)
+{
+	return dump(json_pack("{s:s, s:s, s:s, s:o, s:o}", "target", boot_target_name(m->target),
+			      "enabled", boot_enabled(m), "mode", m->efi ? "uefi" : "legacy",
+			      "ipmi", boot_ipmi_encode(&m->ipmi), "devices",
+			      boot_devs_saved_encode(m)));
+}
+
+/* Exactly n bytes as 2n hex digits. */
+static int hex_exact(const char *s, size_t len, uint8_t *out, size_t n)
+{
+	return len == 2 * n && hex_decode(s, len, out, n) == (int)n ? 0 : -EBADMSG;
+}
+
+static int boot_ipmi_decode(json_t *o, struct msg_boot_ipmi *p)
+{
+	const char *flags, *init;
+	size_t fl, il;
+	json_int_t part, scan, timer, ack;
+
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%, s:I, s:I, s:I, s:I, s:s%}", "flags",
+			   &flags, &fl, "partition", &part, "scan", &scan, "timer", &timer, "ack",
+			   &ack, "initiator", &init, &il) < 0 ||
+	    hex_exact(flags, fl, p->flags, sizeof(p->flags)) < 0 ||
+	    hex_exact(init, il, p->initiator, sizeof(p->initiator)) < 0 ||
+	    !in_range(part, 0, 255) || !in_range(scan, 0, 3) || !in_range(timer, 0, 0x1f) ||
+	    !in_range(ack, 0, 255))
+		return -EBADMSG;
+	p->partition_selector = (uint8_t)part;
+	p->partition_scan = (uint8_t)scan;
+	p->timer_control = (uint8_t)timer;
+	p->ack_data = (uint8_t)ack;
+	return 0;
+}
+
+/* A QOM path: starts with '/', printable ASCII without blanks, fits. */
+int msg_boot_path_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (s[0] != '/' || n > MSG_BOOT_PATH_MAX)
+		return 0;
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~')
+			return 0;
+	return 1;
+}
+
+static int boot_dev_decode(json_t *o, struct msg_boot_dev *d)
+{
+	const char *path;
+	size_t pl;
+	json_int_t orig, cur;
+
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%, s:I, s:I}", "path", &path, &pl,
+			   "bootindex", &orig, "current", &cur) < 0 ||
+	    copy_str(d->path, sizeof(d->path), path, pl) < 0 || !msg_boot_path_ok(d->path) ||
+	    !in_range(orig, -1, MSG_BOOTINDEX_MAX) || !in_range(cur, -1, MSG_BOOTINDEX_MAX))
+		return -EBADMSG;
+	d->orig = (int32_t)orig;
+	d->current = (int32_t)cur;
+	return 0;
+}
+
+static int boot_devs_saved_decode(json_t *arr, struct msg_boot *m)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr) || json_array_size(arr) > MSG_BOOT_SAVED_DEVS)
+		return -EBADMSG;
+	json_array_foreach(arr, i, v) {
+		if (boot_dev_decode(v, &m->devs[i]) < 0)
+			return -EBADMSG;
+		for (size_t j = 0; j < i; j++) /* one entry per device */
+			if (strcmp(m->devs[j].path, m->devs[i].path) == 0)
+				return -EBADMSG;
+	}
+	m->n_devs = (uint32_t)json_array_size(arr);
+	return 0;
+}
+
+static int index_in(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* target "none" goes with "disabled" and nothing else, and the reverse */
+static int boot_override_decode(const char *target, const char *enabled, const char *mode,
+				struct msg_boot *m)
+{
+	static const char *const modes[] = {"legacy", "uefi"};
+	int en = index_in(enabled, boot_enabled_names, 3), efi = index_in(mode, modes, 2);
+
+	if (boot_target_parse(target, &m->target) < 0 || en < 0 || efi < 0 ||
+	    (m->target == BOOT_NONE) != (en == 0))
+		return -EBADMSG;
+	m->persistent = en == 2;
+	m->efi = (uint8_t)efi;
+	return 0;
+}
+
+int msg_boot_decode(const char *json, size_t len, struct msg_boot *m)
+{
+	json_t *o = load(json, len), *ipmi, *devs;
+	const char *target, *enabled, *mode;
+	size_t tl, el, ml;
+	int r = -EBADMSG;
+
+	if (!o)
+		return -EBADMSG;
+	memset(m, 0, sizeof(*m)); /* callers compare decoded states with memcmp */
+	if (json_unpack_ex(o, NULL, JSON_STRICT, "{s:s%, s:s%, s:s%, s:o, s:o}", "target",
+			   &target, &tl, "enabled", &enabled, &el, "mode", &mode, &ml, "ipmi",
+			   &ipmi, "devices", &devs) == 0 &&
+	    strlen(target) == tl && strlen(enabled) == el && strlen(mode) == ml &&
+	    boot_override_decode(target, enabled, mode, m) == 0 &&
+	    boot_ipmi_decode(ipmi, &m->ipmi) == 0 && boot_devs_saved_decode(devs, m) == 0)
+		r = 0;
+	json_decref(o);
+	if (r < 0)
+		memset(m, 0, sizeof(*m));
+	return r;
+}
+
 char *msg_empty_encode(void)
 {
 	return dump(json_object());

@@ -66,3 +66,26 @@ const char *node_state_name(enum node_state s)
 	}
 	return "?";
 }
+
+static const char *const boot_target_names[BOOT_TARGET_COUNT] = {
+	[BOOT_NONE] = "none",
+	[BOOT_PXE] = "pxe",
+	[BOOT_DISK] = "disk",
+	[BOOT_CD] = "cd",
+	[BOOT_BIOS] = "bios",
+};
+
+const char *boot_target_name(enum boot_target t)
+{
+	return (unsigned)t < BOOT_TARGET_COUNT ? boot_target_names[t] : "?";
+}
+
+int boot_target_parse(const char *s, enum boot_target *ret)
+{
+	for (unsigned i = 0; i < BOOT_TARGET_COUNT; i++)
+		if (strcmp(s, boot_target_names[i]) == 0) {
+			*ret = (enum boot_target)i;
+			return 0;
+		}
+	return -EINVAL;
+}

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 4
+#define PROTO_VERSION 5
 #define PROTO_MAGIC 0x76626d63u /* "vbmc" */
 #define PROTO_MAX_PAYLOAD (60 * 1024)
 #define PROTO_MAX_FDS 4
@@ -44,12 +44,14 @@ enum proto_type {
 	MSG_POWER = 101,    /* run a power action */
 	MSG_QMP_FD = 102,   /* answer to MSG_QMP_WANT: a connected QMP fd attached */
 	MSG_QMP_NONE = 103, /* answer to MSG_QMP_WANT: could not connect (reason) */
+	MSG_BOOT_RESTORE = 104, /* right after MSG_CONFIG: the saved boot state (maybe empty) */
 
 	/* worker -> supervisor: 200..299 */
 	MSG_READY = 200,        /* config applied, sandbox on, serving */
 	MSG_STATE = 201,        /* power state or counters changed */
 	MSG_POWER_RESULT = 202, /* answer to MSG_POWER */
 	MSG_QMP_WANT = 203,     /* priv_qmp_connect(): please connect QMP for me */
+	MSG_BOOT_STATE = 204,   /* the boot override or the saved boot order changed */
 
 	/* CLI -> supervisor (control.sock): 300..399 */
 	CTL_STATUS = 300, /* answered by CTL_NODE* then CTL_END */
@@ -90,6 +92,16 @@ enum power_result {
 	POWER_E_FAILED = 3,      /* QEMU answered with an error */
 	POWER_E_TIMEOUT = 4,     /* QEMU did not answer in time */
 	POWER_E_BUSY = 5,        /* another action is running */
+};
+
+/* What a boot override boots (IPMI parameter 5, Redfish Boot). */
+enum boot_target {
+	BOOT_NONE = 0, /* no override */
+	BOOT_PXE,
+	BOOT_DISK,
+	BOOT_CD,
+	BOOT_BIOS, /* firmware setup */
+	BOOT_TARGET_COUNT
 };
 
 #define NODE_NAME_MAX 64
@@ -146,6 +158,41 @@ struct msg_qmp_none {
 	char reason[REASON_MAX];
 };
 
+/* The boot state a worker must not lose when it restarts: the override,
+ * the IPMI boot option bytes Get System Boot Options reads back, and the
+ * bootindex each device had before vbmc reordered them (a restarted worker
+ * would otherwise take the reordered ones as the VM's own).  The worker
+ * sends it when it changes, the supervisor keeps it in its state file and
+ * gives it back to every new worker of the node.  The same payload and
+ * decoder serve both directions and the state file. */
+#define MSG_BOOT_SAVED_DEVS 16 /* devices whose original bootindex is kept */
+#define MSG_BOOT_PATH_MAX 159  /* QOM path of one (printable, starts with '/') */
+#define MSG_BOOTINDEX_MAX 65535 /* QEMU takes -1 (none) and 0.. */
+
+struct msg_boot_ipmi {
+	uint8_t flags[5];           /* parameter 5 (boot flags) as last written */
+	uint8_t partition_selector; /* parameter 1 */
+	uint8_t partition_scan;     /* parameter 2, 0..3 */
+	uint8_t timer_control;      /* parameter 3, 0..1fh */
+	uint8_t ack_data;           /* parameter 4, data 2 */
+	uint8_t initiator[9];       /* parameter 6 */
+};
+
+struct msg_boot_dev {
+	char path[MSG_BOOT_PATH_MAX + 1];
+	int32_t orig;    /* bootindex QEMU was started with, -1 none */
+	int32_t current; /* what vbmc last set it to */
+};
+
+struct msg_boot {
+	enum boot_target target;
+	uint8_t persistent; /* "continuous", else "once"; "disabled" when target is none */
+	uint8_t efi;        /* mode UEFI, else legacy */
+	struct msg_boot_ipmi ipmi;
+	struct msg_boot_dev devs[MSG_BOOT_SAVED_DEVS]; /* empty until discovered */
+	uint32_t n_devs;
+};
+
 struct msg_state {
 	enum power_state power;
 	uint64_t ipmi_rx;      /* datagrams received */
@@ -197,6 +244,8 @@ int power_action_parse(const char *s, enum power_action *ret);
 const char *power_state_name(enum power_state s);
 const char *power_result_name(enum power_result r);
 const char *node_state_name(enum node_state s);
+const char *boot_target_name(enum boot_target t);
+int boot_target_parse(const char *s, enum boot_target *ret);
 
 /* --- framing (proto/frame.c) --- */
 /* Send one frame; fds (may be NULL/0) attached with SCM_RIGHTS.  Returns 0 or -errno. */
@@ -228,6 +277,10 @@ char *msg_qmp_none_encode(const struct msg_qmp_none *m);
 int msg_qmp_none_decode(const char *json, size_t len, struct msg_qmp_none *m);
 char *msg_state_encode(const struct msg_state *m);
 int msg_state_decode(const char *json, size_t len, struct msg_state *m);
+char *msg_boot_encode(const struct msg_boot *m);
+/* The rule the decoder applies to a device path, for the worker to keep to. */
+int msg_boot_path_ok(const char *path);
+int msg_boot_decode(const char *json, size_t len, struct msg_boot *m);
 char *msg_empty_encode(void);
 int msg_empty_decode(const char *json, size_t len);
 char *ctl_status_encode(const struct ctl_status *m);

@@ -152,6 +152,8 @@ static void reconcile_node(struct sup *s, struct node *n, const struct config_no
 
 	globals = globals || (was && boot_devs_changed(was, c));
 	if (paths) {
+		if (strcmp(n->qmp_path, c->qmp) != 0)
+			node_forget_boot_order(n);
 		free(n->qmp_path);
 		n->qmp_path = xstrdup(c->qmp);
 		if (strcmp(n->announce_path, c->announce) != 0) {

@@ -68,6 +68,7 @@ static void timer_closed(uv_handle_t *h)
 	free(n->name);
 	free(n->qmp_path);
 	free(n->announce_path);
+	free(n->boot);
 	free(n);
 }
 
@@ -322,6 +323,34 @@ void node_worker_state(struct node *n, const struct msg_state *m)
 		strlcpy0(n->last_error, m->last_error, sizeof(n->last_error));
 	if (changed)
 		log_node(LOG_INFO, n->name, n->addr_text, "power %s", power_state_name(m->power));
+}
+
+void node_set_boot(struct node *n, const struct msg_boot *m, bool save)
+{
+	static const struct msg_boot none; /* what a node without one is given */
+
+	/* decoded states are zero-filled, so equal states compare equal */
+	if (memcmp(n->boot ? n->boot : &none, m, sizeof(*m)) == 0)
+		return;
+	if (!n->boot)
+		n->boot = xmalloc(sizeof(*n->boot));
+	*n->boot = *m;
+	log_node(LOG_DEBUG, n->name, n->addr_text, "boot state: %s, %s, %u devices saved",
+		 boot_target_name(m->target), m->persistent ? "persistent" : "once",
+		 m->n_devs);
+	if (save)
+		state_save_soon(n->sup);
+}
+
+void node_forget_boot_order(struct node *n)
+{
+	if (!n->boot || n->boot->n_devs == 0)
+		return;
+	log_node(LOG_INFO, n->name, n->addr_text,
+		 "QMP socket changed: saved original bootindexes dropped");
+	n->boot->n_devs = 0;
+	memset(n->boot->devs, 0, sizeof(n->boot->devs));
+	state_save_soon(n->sup);
 }
 
 void node_worker_exited(struct node *n, int64_t status, int term_signal)

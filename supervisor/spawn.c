@@ -39,6 +39,7 @@ struct worker {
 	uint64_t last_qmp_ms;
 	bool stopping;
 	bool exited;
+	bool distrusted; /* sent something malformed: nothing more is read */
 	int open_handles;
 	uint32_t next_id;
 	struct pending pending[MAX_PENDING];
@@ -118,12 +119,18 @@ static void worker_close(struct worker *w)
 	uv_close((uv_handle_t *)&w->proc, handle_closed);
 }
 
+static void read_frames(struct worker *w);
+
 static void on_exit_cb(uv_process_t *p, int64_t status, int term_signal)
 {
 	struct worker *w = p->data;
 	struct node *n = w->node;
 
 	w->exited = true;
+	/* What it sent just before it died still counts: a boot override set
+	 * right before a crash must reach the state file. */
+	if (!w->distrusted)
+		read_frames(w);
 	fail_pending(w, POWER_E_UNAVAILABLE, "worker exited");
 	worker_close(w);
 	node_worker_exited(n, status, term_signal);
@@ -135,8 +142,10 @@ static void kill_worker(struct worker *w, const char *why)
 	log_node(LOG_ERR, w->node->name, w->node->addr_text, "killing worker %ld: %s",
 		 (long)w->pid, why);
 	node_set_error(w->node, "worker killed: %s", why);
+	w->distrusted = true;
 	uv_poll_stop(&w->poll);
-	kill(w->pid, SIGKILL);
+	if (!w->exited) /* reaped already: the pid may be someone else's now */
+		kill(w->pid, SIGKILL);
 }
 
 static void send_qmp(struct worker *w)
@@ -178,7 +187,19 @@ static void handle_power_result(struct worker *w, const struct msg_power_result 
 	/* late answer after our deadline: nothing waits for it any more */
 }
 
-/* One row per message a worker may send; anything else is a protocol error. */
+static int handle_boot(struct worker *w, const struct proto_frame *f)
+{
+	struct msg_boot m;
+
+	if (msg_boot_decode(f->payload, f->len, &m) < 0)
+		return -EBADMSG;
+	node_set_boot(w->node, &m, true);
+	return 0;
+}
+
+/* One row per message a worker may send; anything else is a protocol error.
+ * After the worker exited only what it reported still counts (read_frames
+ * from on_exit_cb): it is no longer serving, nor wants QMP. */
 static int dispatch(struct worker *w, const struct proto_frame *f)
 {
 	struct msg_state st;
@@ -188,7 +209,8 @@ static int dispatch(struct worker *w, const struct proto_frame *f)
 	case MSG_READY:
 		if (msg_empty_decode(f->payload, f->len) < 0)
 			return -EBADMSG;
-		node_worker_ready(w->node);
+		if (!w->exited)
+			node_worker_ready(w->node);
 		return 0;
 	case MSG_STATE:
 		if (msg_state_decode(f->payload, f->len, &st) < 0)
@@ -203,15 +225,17 @@ static int dispatch(struct worker *w, const struct proto_frame *f)
 	case MSG_QMP_WANT:
 		if (msg_empty_decode(f->payload, f->len) < 0)
 			return -EBADMSG;
-		send_qmp(w);
+		if (!w->exited)
+			send_qmp(w);
 		return 0;
+	case MSG_BOOT_STATE:
+		return handle_boot(w, f);
 	}
 	return -EBADMSG;
 }
 
-static void on_chan(uv_poll_t *h, int status, int events)
+static void read_frames(struct worker *w)
 {
-	struct worker *w = h->data;
 	struct proto_frame *f = xmalloc(sizeof(*f));
 
 	for (int i = 0; i < 64; i++) {
@@ -234,6 +258,11 @@ static void on_chan(uv_poll_t *h, int status, int events)
 		}
 	}
 	free(f);
+}
+
+static void on_chan(uv_poll_t *h, int status, int events)
+{
+	read_frames(h->data);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -385,6 +414,16 @@ static int send_config(struct worker *w, struct msg_config *m)
 	return proto_send_json(w->chan, MSG_CONFIG, msg_config_encode(m), NULL, 0);
 }
 
+/* Right after the config, always: what the node's last worker reported
+ * (or the state file kept), else the empty state. */
+static int send_boot(struct worker *w)
+{
+	static const struct msg_boot none;
+	const struct msg_boot *b = w->node->boot ? w->node->boot : &none;
+
+	return proto_send_json(w->chan, MSG_BOOT_RESTORE, msg_boot_encode(b), NULL, 0);
+}
+
 static int open_sockets(struct node *n, int *udp, int *tcp, char *err, size_t errlen)
 {
 	const struct config *c = n->sup->cfg;
@@ -449,6 +488,8 @@ static int spawn_with(struct node *n, struct msg_config *m, struct worker **ret,
 	w->poll.data = w;
 	uv_poll_start(&w->poll, UV_READABLE, on_chan);
 	r = send_config(w, m);
+	if (r == 0)
+		r = send_boot(w);
 	if (r < 0)
 		kill_worker(w, "cannot send its configuration");
 	*ret = w;

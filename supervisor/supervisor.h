@@ -82,6 +82,7 @@ struct node {
 	unsigned backoff_ms;
 	uv_timer_t retry_timer;
 	struct msg_state last; /* from the worker */
+	struct msg_boot *boot; /* from the worker or the state file; NULL: none known */
 	char last_error[REASON_MAX];
 	uint64_t rate_window_ms;
 	unsigned rate_count;
@@ -99,6 +100,11 @@ void node_restore(struct node *n, const char *addr_text);
 void node_worker_ready(struct node *n);
 void node_worker_state(struct node *n, const struct msg_state *m);
 void node_worker_exited(struct node *n, int64_t status, int term_signal);
+/* The node's boot state (worker report or state file), given to each new
+ * worker; save: write the state file soon if it changed. */
+void node_set_boot(struct node *n, const struct msg_boot *m, bool save);
+/* Another QEMU (qmp: changed): the saved original bootindexes are not its own. */
+void node_forget_boot_order(struct node *n);
 /* Restart the worker (config change): keep the address if still valid. */
 void node_restart(struct node *n);
 /* The address is no longer allowed (reload): stop the BMC, take it off the link. */
@@ -117,11 +123,11 @@ int worker_power(struct worker *w, enum power_action a, worker_power_cb cb, void
 /* The control client that asked went away: forget its callbacks. */
 void worker_forget_arg(struct worker *w, void *arg);
 
-/* State file (state.c): node name -> announced address. */
+/* State file (state.c): node name -> announced address and boot state. */
 int state_save(struct sup *s);
 /* Save within a few tens of ms, once for a burst of changes. */
 void state_save_soon(struct sup *s);
-/* Calls node_restore() for every known node with a saved address. */
+/* Calls node_set_boot() and node_restore() for every known node saved. */
 int state_load(struct sup *s);
 
 /* Redfish TLS material for a node (tls.c): the configured tls: cert/key,

@@ -1,10 +1,12 @@
 /* The boot override (worker/boot.h) carried out on QEMU: the devices that
  * can boot are found in QOM (/machine/peripheral and peripheral-anon) and
- * classified by type; an override gives the chosen class bootindex 0, 1,
+ * classified by type; an override gives the chosen class bootindex 1, 2,
  * ... and moves the others behind it.  QEMU rebuilds the firmware's
  * "bootorder" at every reset, so setting bootindex now takes effect at the
  * next reset, whoever causes it.  A "once" override is used up by the
- * first reset after it was set, then the original order is put back. */
+ * first reset after it was set, then the original order is put back.
+ * What must outlive this worker (the override, the original order) goes to
+ * the supervisor through boot_saved.c. */
 #include "worker.h"
 
 #include <stdio.h>
@@ -13,25 +15,11 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define TEMP_BASE 1000 /* unique temporary bootindexes while reordering */
 #define OTHERS_BASE 100
 /* The chosen devices start at 1, not 0: QEMU gives bootindex 0 to the
  * boot code it loads itself with -kernel (linuxboot), and refuses a
  * duplicate.  Such a VM boots its kernel first whatever we do. */
 #define TARGET_BASE 1
-
-const char *boot_target_name(enum boot_target t)
-{
-	switch (t) {
-	case BOOT_NONE: return "none";
-	case BOOT_PXE: return "pxe";
-	case BOOT_DISK: return "disk";
-	case BOOT_CD: return "cd";
-	case BOOT_BIOS: return "bios";
-	case BOOT_TARGET_COUNT: break;
-	}
-	return "?";
-}
 
 static bool prefix(const char *s, const char *p)
 {
@@ -110,8 +98,8 @@ static void apply(struct worker_ctx *w, enum boot_target t)
 
 	for (size_t i = 0; i < bc->n; i++)
 		if (bc->devs[i].cur >= 0) {
-			qom_set(w, bc->devs[i].path, TEMP_BASE + (int)i);
-			bc->devs[i].cur = TEMP_BASE + (int)i;
+			qom_set(w, bc->devs[i].path, BOOT_TEMP_BASE + (int)i);
+			bc->devs[i].cur = BOOT_TEMP_BASE + (int)i;
 		}
 	for (size_t i = 0; i < bc->n; i++) {
 		v = wanted(bc, i, t, &rank);
@@ -132,18 +120,27 @@ void boot_apply(struct worker_ctx *w)
 {
 	struct bootctl *bc = bc_of(w);
 
-	if (!bc->discovered) {
-		bc->apply_pending = true; /* done when discovery finishes */
-		return;
-	}
-	/* IPMI writes several parameters per "bootdev": only a new target
-	 * changes the order */
-	if (bc->applied_valid && bc->applied == w->boot.target)
-		return;
-	apply(w, w->boot.target);
+	/* Before discovery there is nothing to reorder, and without QMP the
+	 * bootindexes cannot change (what is saved must say what QEMU holds):
+	 * the next discovery applies it.  IPMI writes several parameters per
+	 * "bootdev": only a new target changes the order. */
+	if (bc->discovered && power_qmp_connected(w->power) &&
+	    !(bc->applied_valid && bc->applied == w->boot.target))
+		apply(w, w->boot.target);
+	boot_report(w);
 }
 
 /* ---- discovery ---- */
+
+/* Some device is not where QEMU started it: an override is in force, or
+ * one was undone while QEMU was out of reach. */
+static bool moved(const struct bootctl *bc)
+{
+	for (size_t i = 0; i < bc->n; i++)
+		if (bc->devs[i].orig != -2 && bc->devs[i].cur != bc->devs[i].orig)
+			return true;
+	return false;
+}
 
 static void discovery_step_done(struct worker_ctx *w)
 {
@@ -153,10 +150,14 @@ static void discovery_step_done(struct worker_ctx *w)
 		return;
 	bc->discovered = true;
 	log_info("boot devices: %zu found", bc->n);
-	if (bc->apply_pending || w->boot.target != BOOT_NONE) {
-		bc->apply_pending = false;
+	boot_adopt_saved(bc);
+	if (w->boot.target != BOOT_NONE || moved(bc)) {
 		apply(w, w->boot.target);
+	} else {
+		bc->applied = BOOT_NONE; /* QEMU holds the original order already */
+		bc->applied_valid = true;
 	}
+	boot_report(w);
 }
 
 struct get_ctx {
@@ -319,7 +320,7 @@ void boot_qmp_connected(struct worker_ctx *w)
 	bc->gen++;
 	bc->n = 0;
 	bc->discovered = false;
-	bc->applied_valid = false;
+	bc->applied_valid = false; /* bc->known stays: the originals */
 	bc->outstanding = 1; /* held until both lists are sent */
 	list_dir(w, 0);
 	list_dir(w, 1);

@@ -4,14 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum boot_target {
-	BOOT_NONE = 0, /* no override */
-	BOOT_PXE,
-	BOOT_DISK,
-	BOOT_CD,
-	BOOT_BIOS, /* firmware setup */
-	BOOT_TARGET_COUNT
-};
+#include "proto/proto.h" /* enum boot_target */
 
 struct boot_state {
 	enum boot_target target;
@@ -33,5 +26,3 @@ struct boot_state {
 	uint8_t initiator[9];       /* param 6 */
 	uint32_t generation; /* bumped on every change: Redfish ETag */
 };
-
-const char *boot_target_name(enum boot_target t);

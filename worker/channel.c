@@ -66,6 +66,23 @@ void channel_send_ready(struct worker_ctx *w)
 	send_or_die(MSG_READY, msg_empty_encode(), NULL, 0);
 }
 
+void channel_send_boot(struct worker_ctx *w, const struct msg_boot *m)
+{
+	char *json = msg_boot_encode(m);
+
+	if (!json)
+		fatalx("encoding the boot state: out of memory");
+	/* IPMI writes several parameters per "bootdev"; most change nothing
+	 * the supervisor keeps */
+	if (w->boot_sent && strcmp(w->boot_sent, json) == 0) {
+		free(json);
+		return;
+	}
+	free(w->boot_sent);
+	w->boot_sent = xstrdup(json);
+	send_or_die(MSG_BOOT_STATE, json, NULL, 0);
+}
+
 static void power_done(void *arg, enum power_result r, const char *detail)
 {
 	struct power_req *q = arg;

@@ -1,9 +1,10 @@
 /* vbmc-worker: one node's BMC.  Started by vbmc-supervisor with
- *   fd 3  the channel (SOCK_SEQPACKET), first message MSG_CONFIG
+ *   fd 3  the channel (SOCK_SEQPACKET), first MSG_CONFIG, then MSG_BOOT_RESTORE
  *   fd 4  IPMI UDP socket bound to ADDR:ipmi-port
  *   fd 5  Redfish TCP socket bound to ADDR:redfish-port
- * Fixed set-up order: receive the config, build the loop and servers, drop
- * privileges, install seccomp last, then say READY and ask for QMP. */
+ * Fixed set-up order: receive the config and the saved boot state, build
+ * the loop and servers, drop privileges, install seccomp last, then say
+ * READY and ask for QMP. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -30,18 +31,38 @@ static void check_fds(void)
 			fatalx("fd %d missing: vbmc-worker is started by vbmc-supervisor", fds[i]);
 }
 
-static void receive_config(struct msg_config *cfg)
+/* The first messages are read before the loop exists, in the order the
+ * supervisor sends them. */
+static struct proto_frame *receive(uint16_t type, const char *what)
 {
 	struct pollfd p = {.fd = WORKER_FD_CHANNEL, .events = POLLIN};
 	static struct proto_frame f;
-	int r;
 
 	if (poll(&p, 1, CONFIG_WAIT_MS) != 1)
-		fatalx("no configuration from the supervisor");
-	r = proto_recv(WORKER_FD_CHANNEL, &f);
-	if (r < 0 || f.type != MSG_CONFIG || f.nfds ||
-	    msg_config_decode(f.payload, f.len, cfg) < 0)
+		fatalx("no %s from the supervisor", what);
+	if (proto_recv(WORKER_FD_CHANNEL, &f) < 0 || f.type != type || f.nfds)
+		fatalx("bad %s message from the supervisor", what);
+	return &f;
+}
+
+static void receive_config(struct msg_config *cfg)
+{
+	struct proto_frame *f = receive(MSG_CONFIG, "configuration");
+
+	if (msg_config_decode(f->payload, f->len, cfg) < 0)
 		fatalx("bad configuration message from the supervisor");
+}
+
+/* Before anything is served: no request may see the state of a worker
+ * that forgot the override. */
+static void receive_boot(struct worker_ctx *w)
+{
+	struct proto_frame *f = receive(MSG_BOOT_RESTORE, "boot state");
+	struct msg_boot m;
+
+	if (msg_boot_decode(f->payload, f->len, &m) < 0)
+		fatalx("bad boot state message from the supervisor");
+	boot_restore(w, &m);
 }
 
 static void on_state(void *arg, enum power_state s)
@@ -122,6 +143,7 @@ int main(int argc, char **argv)
 	log_init("vbmc-worker", W.cfg.verbose);
 	log_set_node(W.cfg.node, W.cfg.address);
 	log_open();
+	receive_boot(&W);
 	build();
 	r = sandbox_drop_privileges(W.cfg.uid, W.cfg.gid);
 	if (r < 0)

@@ -14,6 +14,7 @@ struct ipmi;
 struct redfish;
 
 #define BOOT_MAX_DEVS 32
+#define BOOT_TEMP_BASE 1000 /* unique temporary bootindexes while reordering */
 
 /* A device the firmware can boot from, as found in QOM (boot.c). */
 struct boot_dev {
@@ -27,7 +28,6 @@ struct bootctl {
 	struct boot_dev devs[BOOT_MAX_DEVS];
 	size_t n;
 	bool discovered;
-	bool apply_pending;
 	bool applied_valid;
 	enum boot_target applied; /* the target the current bootindexes express */
 	int outstanding; /* discovery replies still to come */
@@ -35,6 +35,11 @@ struct bootctl {
 	uv_timer_t once_timer; /* resets have settled: a once-override is used */
 	bool once_timer_ready;
 	uint32_t once_gen; /* boot generation in force at the last reset */
+	/* Each device's bootindex before vbmc moved it, and what vbmc last set:
+	 * from the supervisor at start, then from every discovery.  A new QMP
+	 * connection finds the moved values in QEMU; these are the originals. */
+	struct msg_boot_dev known[MSG_BOOT_SAVED_DEVS];
+	size_t n_known;
 };
 
 struct worker_ctx {
@@ -52,6 +57,7 @@ struct worker_ctx {
 	struct boot_state boot; /* shared by IPMI and Redfish */
 	struct bootctl bootctl;
 	struct redfish *redfish; /* NULL while Redfish is off (no TLS certificate) */
+	char *boot_sent; /* the last MSG_BOOT_STATE payload: not sent twice */
 };
 
 /* Boot override on QEMU (boot.c). */
@@ -59,6 +65,15 @@ enum boot_target boot_classify(const char *qom_type);
 void boot_qmp_connected(struct worker_ctx *w);
 void boot_apply(struct worker_ctx *w);
 void boot_reset_observed(struct worker_ctx *w);
+
+/* The boot state kept by the supervisor (boot_saved.c). */
+/* MSG_BOOT_RESTORE, before anything is served. */
+void boot_restore(struct worker_ctx *w, const struct msg_boot *m);
+/* After discovery: the saved original bootindexes for devices QEMU still
+ * holds as vbmc left them. */
+void boot_adopt_saved(struct bootctl *bc);
+/* MSG_BOOT_STATE if anything the supervisor keeps changed. */
+void boot_report(struct worker_ctx *w);
 
 /* Adapters the IPMI and Redfish engines share (engine_ops.c); arg is the
  * struct worker_ctx. */
@@ -87,6 +102,8 @@ void channel_report(struct worker_ctx *w, int now);
  * and answers with MSG_QMP_FD or MSG_QMP_NONE. */
 void priv_qmp_connect(struct worker_ctx *w);
 void channel_send_ready(struct worker_ctx *w);
+/* MSG_BOOT_STATE, if it differs from the last one sent. */
+void channel_send_boot(struct worker_ctx *w, const struct msg_boot *m);
 
 /* Sandbox (sandbox.c): drop to uid/gid, then seccomp. */
 int sandbox_drop_privileges(uid_t uid, gid_t gid);

@@ -161,10 +161,13 @@ class Cluster:
         return self.sup.dir / "state" / "nodes.json"
 
     def saved(self):
+        """Node name -> saved address (state file version 2: per-node
+        objects with "address" and "boot")."""
         try:
-            return json.loads(self.statefile.read_text())["nodes"]
+            nodes = json.loads(self.statefile.read_text())["nodes"]
         except (OSError, ValueError):
             return {}
+        return {n: e.get("address") for n, e in nodes.items()}
 
     def assert_nothing_lost(self, names=None):
         names = list(names or self.addrs)

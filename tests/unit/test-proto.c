@@ -2,6 +2,7 @@
  * strict payload decoding. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -121,14 +122,227 @@ static void test_strict_decode(void)
 	free(s);
 }
 
+/* ---- the boot state (MSG_BOOT_STATE / MSG_BOOT_RESTORE / state file) ---- */
+
+static struct msg_boot full_boot(void)
+{
+	struct msg_boot m;
+
+	memset(&m, 0, sizeof(m));
+	m.target = BOOT_PXE;
+	m.persistent = 1;
+	m.efi = 1;
+	memcpy(m.ipmi.flags, "\xe0\x04\x00\x00\x00", 5);
+	m.ipmi.partition_selector = 0xff;
+	m.ipmi.partition_scan = 3;
+	m.ipmi.timer_control = 0x1f;
+	m.ipmi.ack_data = 0xa5;
+	memcpy(m.ipmi.initiator, "\x01\x02\x03\x04\x05\x06\x07\x08\x09", 9);
+	for (int i = 0; i < MSG_BOOT_SAVED_DEVS; i++) {
+		snprintf(m.devs[i].path, sizeof(m.devs[i].path), "/machine/peripheral/dev%d", i);
+		m.devs[i].orig = i == 0 ? -1 : i == 1 ? MSG_BOOTINDEX_MAX : i;
+		m.devs[i].current = i == 0 ? MSG_BOOTINDEX_MAX : 100 + i;
+	}
+	memset(m.devs[2].path, 'a', MSG_BOOT_PATH_MAX); /* the longest path */
+	m.devs[2].path[0] = '/';
+	m.devs[2].path[MSG_BOOT_PATH_MAX] = '\0';
+	m.n_devs = MSG_BOOT_SAVED_DEVS;
+	return m;
+}
+
+static void test_boot_roundtrip(int sv[2])
+{
+	struct msg_boot m = full_boot(), d, zero;
+	char *s;
+
+	CHECK(proto_send_json(sv[0], MSG_BOOT_STATE, msg_boot_encode(&m), NULL, 0) == 0);
+	CHECK(proto_recv(sv[1], &f) == 0 && f.type == MSG_BOOT_STATE);
+	CHECK(f.len < PROTO_MAX_PAYLOAD);
+	CHECK(msg_boot_decode(f.payload, f.len, &d) == 0);
+	CHECK(memcmp(&m, &d, sizeof(m)) == 0);
+	/* once, legacy; and the empty state a worker without history gets */
+	m.persistent = 0;
+	m.efi = 0;
+	m.n_devs = 3;
+	memset(&m.devs[3], 0, sizeof(m.devs) - 3 * sizeof(m.devs[0]));
+	s = msg_boot_encode(&m);
+	CHECK(s && strstr(s, "\"enabled\":\"once\"") && strstr(s, "\"mode\":\"legacy\""));
+	CHECK(msg_boot_decode(s, strlen(s), &d) == 0 && memcmp(&m, &d, sizeof(m)) == 0);
+	free(s);
+	memset(&zero, 0, sizeof(zero));
+	s = msg_boot_encode(&zero);
+	CHECK(s && strcmp(s, "{\"target\":\"none\",\"enabled\":\"disabled\",\"mode\":\"legacy\","
+			     "\"ipmi\":{\"flags\":\"0000000000\",\"partition\":0,\"scan\":0,"
+			     "\"timer\":0,\"ack\":0,\"initiator\":\"000000000000000000\"},"
+			     "\"devices\":[]}") == 0);
+	CHECK(msg_boot_decode(s, strlen(s), &d) == 0 && memcmp(&zero, &d, sizeof(d)) == 0);
+	free(s);
+	/* "disabled" carries no once/continuous */
+	zero.persistent = 1;
+	s = msg_boot_encode(&zero);
+	CHECK(msg_boot_decode(s, strlen(s), &d) == 0 && d.persistent == 0);
+	free(s);
+}
+
+#define B_IPMI "{\"flags\":\"e004000000\",\"partition\":0,\"scan\":0,\"timer\":0,\"ack\":0," \
+	       "\"initiator\":\"000000000000000000\"}"
+#define B_DEV "{\"path\":\"/machine/peripheral/net0\",\"bootindex\":2,\"current\":1}"
+
+/* One boot state with the given pieces; the others valid. */
+static int boot_decode(const char *target, const char *enabled, const char *mode,
+		       const char *ipmi, const char *devices, const char *extra)
+{
+	char json[8192];
+	struct msg_boot m;
+
+	snprintf(json, sizeof(json),
+		 "{\"target\":%s,\"enabled\":%s,\"mode\":%s,\"ipmi\":%s,\"devices\":%s%s}",
+		 target, enabled, mode, ipmi, devices, extra);
+	return msg_boot_decode(json, strlen(json), &m);
+}
+
+static int boot_ipmi(const char *ipmi)
+{
+	return boot_decode("\"pxe\"", "\"once\"", "\"uefi\"", ipmi, "[]", "");
+}
+
+static int boot_devs(const char *devs)
+{
+	return boot_decode("\"pxe\"", "\"once\"", "\"uefi\"", B_IPMI, devs, "");
+}
+
+static int boot_dev(const char *path, const char *orig, const char *cur)
+{
+	char devs[1024];
+
+	snprintf(devs, sizeof(devs), "[{\"path\":%s,\"bootindex\":%s,\"current\":%s}]", path,
+		 orig, cur);
+	return boot_devs(devs);
+}
+
+static void test_boot_override_hostile(void)
+{
+	CHECK(boot_decode("\"pxe\"", "\"continuous\"", "\"uefi\"", B_IPMI, "[" B_DEV "]", "") ==
+	      0);
+	CHECK(boot_decode("\"none\"", "\"disabled\"", "\"legacy\"", B_IPMI, "[]", "") == 0);
+	CHECK(boot_decode("\"pxe\"", "\"once\"", "\"uefi\"", B_IPMI, "[]", ",\"x\":1") < 0);
+	CHECK(msg_boot_decode("{\"target\":\"pxe\"}", 15, &(struct msg_boot){0}) < 0);
+	CHECK(msg_boot_decode("[]", 2, &(struct msg_boot){0}) < 0);
+	/* the override must agree with itself */
+	CHECK(boot_decode("\"none\"", "\"once\"", "\"uefi\"", B_IPMI, "[]", "") < 0);
+	CHECK(boot_decode("\"disk\"", "\"disabled\"", "\"uefi\"", B_IPMI, "[]", "") < 0);
+	CHECK(boot_decode("\"floppy\"", "\"once\"", "\"uefi\"", B_IPMI, "[]", "") < 0);
+	CHECK(boot_decode("\"PXE\"", "\"once\"", "\"uefi\"", B_IPMI, "[]", "") < 0);
+	CHECK(boot_decode("\"pxe\\u0000\"", "\"once\"", "\"uefi\"", B_IPMI, "[]", "") < 0);
+	CHECK(boot_decode("\"pxe\"", "\"always\"", "\"uefi\"", B_IPMI, "[]", "") < 0);
+	CHECK(boot_decode("\"pxe\"", "\"once\"", "\"bios\"", B_IPMI, "[]", "") < 0);
+	CHECK(boot_decode("1", "\"once\"", "\"uefi\"", B_IPMI, "[]", "") < 0);
+	CHECK(boot_decode("\"pxe\"", "true", "\"uefi\"", B_IPMI, "[]", "") < 0);
+}
+
+static void test_boot_ipmi_hostile(void)
+{
+	CHECK(boot_ipmi(B_IPMI) == 0);
+	CHECK(boot_ipmi("{\"flags\":\"e0040000\",\"partition\":0,\"scan\":0,\"timer\":0,"
+			"\"ack\":0,\"initiator\":\"000000000000000000\"}") < 0); /* 4 bytes */
+	CHECK(boot_ipmi("{\"flags\":\"e00400000000\",\"partition\":0,\"scan\":0,\"timer\":0,"
+			"\"ack\":0,\"initiator\":\"000000000000000000\"}") < 0); /* 6 bytes */
+	CHECK(boot_ipmi("{\"flags\":\"E004000000\",\"partition\":0,\"scan\":0,\"timer\":0,"
+			"\"ack\":0,\"initiator\":\"000000000000000000\"}") < 0);
+	CHECK(boot_ipmi("{\"flags\":\"e00400000g\",\"partition\":0,\"scan\":0,\"timer\":0,"
+			"\"ack\":0,\"initiator\":\"000000000000000000\"}") < 0);
+	CHECK(boot_ipmi("{\"flags\":\"e004000000\",\"partition\":0,\"scan\":4,\"timer\":0,"
+			"\"ack\":0,\"initiator\":\"000000000000000000\"}") < 0);
+	CHECK(boot_ipmi("{\"flags\":\"e004000000\",\"partition\":0,\"scan\":0,\"timer\":32,"
+			"\"ack\":0,\"initiator\":\"000000000000000000\"}") < 0);
+	CHECK(boot_ipmi("{\"flags\":\"e004000000\",\"partition\":256,\"scan\":0,\"timer\":0,"
+			"\"ack\":0,\"initiator\":\"000000000000000000\"}") < 0);
+	CHECK(boot_ipmi("{\"flags\":\"e004000000\",\"partition\":0,\"scan\":0,\"timer\":0,"
+			"\"ack\":-1,\"initiator\":\"000000000000000000\"}") < 0);
+	CHECK(boot_ipmi("{\"flags\":\"e004000000\",\"partition\":0,\"scan\":0,\"timer\":0,"
+			"\"ack\":0,\"initiator\":\"00000000000000000\"}") < 0); /* odd */
+	CHECK(boot_ipmi("{\"flags\":\"e004000000\",\"partition\":0,\"scan\":0,\"timer\":0,"
+			"\"ack\":0}") < 0);
+	CHECK(boot_ipmi("{\"flags\":\"e004000000\",\"partition\":0,\"scan\":0,\"timer\":0,"
+			"\"ack\":0,\"initiator\":\"000000000000000000\",\"lock\":1}") < 0);
+	CHECK(boot_ipmi("\"e004000000\"") < 0);
+}
+
+static void test_boot_devices_hostile(void)
+{
+	char path[MSG_BOOT_PATH_MAX + 8], devs[20 * 80];
+	size_t o = 0;
+
+	CHECK(boot_dev("\"/machine/peripheral-anon/device[3]\"", "-1", "0") == 0);
+	CHECK(boot_dev("\"\"", "1", "1") < 0);
+	CHECK(boot_dev("\"machine/peripheral/net0\"", "1", "1") < 0);
+	CHECK(boot_dev("\"/machine/peripheral/net 0\"", "1", "1") < 0);
+	CHECK(boot_dev("\"/machine/peripheral/net\\u0001\"", "1", "1") < 0);
+	CHECK(boot_dev("\"/machine/peripheral/n\\u0000\"", "1", "1") < 0);
+	CHECK(boot_dev("\"/machine/peripheral/n\\u00e9\"", "1", "1") < 0);
+	CHECK(boot_dev("\"/a\"", "-2", "1") < 0);
+	CHECK(boot_dev("\"/a\"", "1", "-2") < 0);
+	CHECK(boot_dev("\"/a\"", "65536", "1") < 0);
+	CHECK(boot_dev("\"/a\"", "1", "4294967297") < 0);
+	CHECK(boot_dev("\"/a\"", "1.5", "1") < 0);
+	CHECK(boot_dev("\"/a\"", "\"1\"", "1") < 0);
+	CHECK(boot_dev("\"/a\"", "null", "1") < 0);
+	CHECK(boot_dev("1", "1", "1") < 0);
+	/* a path of MSG_BOOT_PATH_MAX characters fits, one more does not */
+	memset(path, 'p', sizeof(path));
+	path[0] = '"';
+	path[1] = '/';
+	path[MSG_BOOT_PATH_MAX + 1] = '"';
+	path[MSG_BOOT_PATH_MAX + 2] = '\0';
+	CHECK(boot_dev(path, "1", "1") == 0);
+	path[MSG_BOOT_PATH_MAX + 1] = 'p';
+	path[MSG_BOOT_PATH_MAX + 2] = '"';
+	path[MSG_BOOT_PATH_MAX + 3] = '\0';
+	CHECK(boot_dev(path, "1", "1") < 0);
+	CHECK(boot_devs("[" B_DEV "," B_DEV "]") < 0); /* one entry per path */
+	CHECK(boot_devs("{}") < 0);
+	CHECK(boot_devs("[[]]") < 0);
+	CHECK(boot_devs("[{\"path\":\"/a\",\"bootindex\":1}]") < 0);
+	CHECK(boot_devs("[{\"path\":\"/a\",\"bootindex\":1,\"current\":1,\"x\":0}]") < 0);
+	/* MSG_BOOT_SAVED_DEVS entries fit, one more does not */
+	devs[o++] = '[';
+	for (int i = 0; i <= MSG_BOOT_SAVED_DEVS; i++) {
+		if (i == MSG_BOOT_SAVED_DEVS) {
+			devs[o - 1] = ']';
+			devs[o] = '\0';
+			CHECK(boot_devs(devs) == 0);
+		}
+		o += (size_t)snprintf(devs + o, sizeof(devs) - o,
+				      "{\"path\":\"/d%d\",\"bootindex\":%d,\"current\":%d},", i,
+				      i, i);
+	}
+	devs[o - 1] = ']';
+	CHECK(boot_devs(devs) < 0);
+}
+
+static void test_boot_paths(void)
+{
+	CHECK(msg_boot_path_ok("/machine/peripheral/net0"));
+	CHECK(!msg_boot_path_ok(""));
+	CHECK(!msg_boot_path_ok("net0"));
+	CHECK(!msg_boot_path_ok("/a b"));
+	CHECK(!msg_boot_path_ok("/a\x7f"));
+}
+
 static void test_names(void)
 {
 	enum power_action a;
+	enum boot_target t;
 
 	for (int i = 0; i < POWER_ACTION_COUNT; i++)
 		CHECK(power_action_parse(power_action_name((enum power_action)i), &a) == 0 &&
 		      (int)a == i);
 	CHECK(power_action_parse("ON", &a) < 0);
+	for (int i = 0; i < BOOT_TARGET_COUNT; i++)
+		CHECK(boot_target_parse(boot_target_name((enum boot_target)i), &t) == 0 &&
+		      (int)t == i);
+	CHECK(boot_target_parse("?", &t) < 0);
+	CHECK(strcmp(boot_target_name(BOOT_TARGET_COUNT), "?") == 0);
 }
 
 int main(void)
@@ -141,6 +355,11 @@ int main(void)
 	test_fd_passing(sv);
 	test_bad_frames(sv);
 	test_strict_decode();
+	test_boot_roundtrip(sv);
+	test_boot_override_hostile();
+	test_boot_ipmi_hostile();
+	test_boot_devices_hostile();
+	test_boot_paths();
 	test_names();
 	close(sv[0]);
 	close(sv[1]);
