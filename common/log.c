@@ -1,18 +1,31 @@
 /* Logging: journald's native protocol with VBMC_NODE/VBMC_ADDRESS fields,
  * or stderr with a node prefix when no journal socket exists (or when
  * VBMC_LOG=stderr).  Both processes use it; per-node supervisor lines pass
- * the node explicitly through log_node(). */
-#define SD_JOURNAL_SUPPRESS_LOCATION
+ * the node explicitly through log_node().
+ *
+ * We speak the native protocol ourselves instead of sd_journal_send(),
+ * which blocks while journald's queue is full: both processes log from
+ * their only event-loop thread, so a stalled journald stopped every BMC
+ * (found by tests/integration/test_load.py).  A send may wait JOURNAL_WAIT_MS
+ * for room, enough for journald to catch up with a burst; after a send
+ * that timed out, lines are sent only if there is room at once, and the
+ * ones dropped are counted and reported when journald reads again. */
 #include "log.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
-#include <systemd/sd-journal.h>
 
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define JOURNAL_SOCKET	"/run/systemd/journal/socket"
+#define JOURNAL_WAIT_MS 100
+#define MAX_FIELDS	5
 
 static struct {
 	const char *ident;
@@ -20,7 +33,10 @@ static struct {
 	char address[64];
 	int verbose;
 	int journal;
-} lg = {.ident = "vbmc"};
+	int fd;		   /* datagram socket to journald, -1 until opened */
+	int stalled;	   /* the last send timed out: do not wait again */
+	unsigned long dropped; /* lines lost while stalled, not yet reported */
+} lg = {.ident = "vbmc", .fd = -1};
 
 void log_init(const char *ident, int verbose)
 {
@@ -49,16 +65,89 @@ int log_is_journal(void)
 
 void log_open(void)
 {
-	/* sd-journal opens its datagram socket on first use; do that now,
-	 * while socket() is still allowed. */
-	if (lg.journal)
-		log_msg(LOG_INFO, "logging to journald");
+	struct timeval wait = {.tv_usec = JOURNAL_WAIT_MS * 1000};
+
+	/* now, while socket() is still allowed (the worker's sandbox comes next) */
+	if (!lg.journal || lg.fd >= 0)
+		return;
+	lg.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (lg.fd < 0 || setsockopt(lg.fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait)) < 0) {
+		if (lg.fd >= 0)
+			close(lg.fd);
+		lg.fd = -1;
+		lg.journal = 0; /* stderr it is */
+	}
+}
+
+struct record {
+	struct iovec iov[MAX_FIELDS * 4];
+	uint8_t lens[MAX_FIELDS][8];
+	int n_iov, n_fields;
+};
+
+/* The protocol's binary field form: NAME '\n' le64(size) VALUE '\n'.  It
+ * carries any byte, so no value (a node name, a peer's text in a message)
+ * can break the record or forge a field. */
+static void add_field(struct record *r, const char *name, const char *value)
+{
+	size_t len = strlen(value);
+	uint8_t *l = r->lens[r->n_fields++];
+
+	for (int i = 0; i < 8; i++)
+		l[i] = (uint8_t)(len >> (8 * i));
+	r->iov[r->n_iov++] = (struct iovec){(void *)name, strlen(name)};
+	r->iov[r->n_iov++] = (struct iovec){l, 8};
+	r->iov[r->n_iov++] = (struct iovec){(void *)value, len};
+	r->iov[r->n_iov++] = (struct iovec){"\n", 1};
+}
+
+static int journal_send(int prio, const char *node, const char *address, const char *text)
+{
+	static const struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET};
+	char p[4] = {'0' + (char)(prio & 7), 0};
+	struct record r = {.n_iov = 0};
+	struct msghdr mh = {.msg_name = (void *)&sa, .msg_namelen = sizeof(sa)};
+
+	add_field(&r, "MESSAGE\n", text);
+	add_field(&r, "PRIORITY\n", p);
+	add_field(&r, "SYSLOG_IDENTIFIER\n", lg.ident);
+	if (node && *node) {
+		add_field(&r, "VBMC_NODE\n", node);
+		add_field(&r, "VBMC_ADDRESS\n", address ? address : "");
+	}
+	mh.msg_iov = r.iov;
+	mh.msg_iovlen = (size_t)r.n_iov;
+	if (sendmsg(lg.fd, &mh, MSG_NOSIGNAL | (lg.stalled ? MSG_DONTWAIT : 0)) >= 0)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		lg.stalled = 1;
+	return -1;
+}
+
+static void journal_emit(int prio, const char *node, const char *address, const char *text)
+{
+	char note[96];
+
+	if (journal_send(prio, node, address, text) < 0) {
+		lg.dropped++;
+		return;
+	}
+	if (lg.stalled || lg.dropped) {
+		unsigned long n = lg.dropped;
+		lg.stalled = 0;
+		lg.dropped = 0;
+		snprintf(note, sizeof(note), "%lu log lines dropped: journald was not reading", n);
+		if (journal_send(LOG_WARNING, lg.node, lg.address, note) < 0)
+			lg.dropped = n; /* the note is lost, the count is not */
+	}
 }
 
 static void emit(int prio, const char *node, const char *address, const char *text)
 {
 	if (prio == LOG_DEBUG && !lg.verbose)
 		return;
+	if (lg.journal && lg.fd < 0)
+		log_open();
 	if (!lg.journal) {
 		if (node && *node)
 			fprintf(stderr, "%s[%s]: %s\n", lg.ident, node, text);
@@ -66,13 +155,7 @@ static void emit(int prio, const char *node, const char *address, const char *te
 			fprintf(stderr, "%s: %s\n", lg.ident, text);
 		return;
 	}
-	if (node && *node)
-		sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=%s",
-				lg.ident, "VBMC_NODE=%s", node, "VBMC_ADDRESS=%s",
-				address ? address : "", NULL);
-	else
-		sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=%s",
-				lg.ident, NULL);
+	journal_emit(prio, node, address, text);
 }
 
 static void vemit(int prio, const char *node, const char *address, const char *fmt,

@@ -97,9 +97,11 @@ while [ ! -S /run/systemd/journal/socket ]; do
 	fi
 	sleep 0.05
 done
-# Tells CMD (and the test helpers) that a private journal is available.
+# Tells CMD (and the test helpers) that a private journal is available, and
+# which process it is (a test stops it to see vbmc keep serving).
 VBMC_JOURNAL_NS=1
-export VBMC_JOURNAL_NS
+VBMC_JOURNALD_PID=$journald_pid
+export VBMC_JOURNAL_NS VBMC_JOURNALD_PID
 
 # Not exec: journald must be stopped after CMD, and CMD's status returned.
 set +e
