@@ -47,7 +47,6 @@ struct worker_ctx {
 	struct msg_config cfg;
 	struct power *power;
 	uv_poll_t chan_poll;
-	uv_udp_t udp;
 	uv_signal_t sig_term;
 	uv_timer_t report_timer;
 	struct msg_state st; /* what we last told, or will tell, the supervisor */
