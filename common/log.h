@@ -3,6 +3,7 @@
  * common/ does not log; callers log once, with context. */
 #pragma once
 #include <stdarg.h>
+#include <stddef.h>
 #include <syslog.h>
 
 /* ident: "vbmc-supervisor" or "vbmc-worker".  node/address may be NULL and
@@ -12,6 +13,13 @@ void log_set_node(const char *node, const char *address);
 /* Make sure the journal socket is open now (before the sandbox forbids socket()). */
 void log_open(void);
 int log_is_journal(void);
+/* Lines journald could not take at once wait in a bounded backlog.  hook
+ * is called when it stops being empty (log_loop.c starts a flush timer);
+ * log_flush() sends what journald takes now and returns how much still
+ * waits; log_flush_final() waits a little per line, for the way out. */
+void log_set_backlog_hook(void (*hook)(void));
+size_t log_flush(void);
+void log_flush_final(void);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Per-node line from the supervisor: carries VBMC_NODE/VBMC_ADDRESS of that node. */

@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "common/log.h"
+#include "common/log_loop.h"
 #include "common/util.h"
 #include "vbmc-build.h"
 
@@ -339,6 +340,7 @@ int cmd_run(const char *config_path, int verbose)
 	int r;
 
 	s.loop = uv_default_loop();
+	log_attach_loop(s.loop);
 	s.config_path = (char *)config_path;
 	s.verbose = verbose;
 	s.worker_path = find_worker();

@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 	}
 	log_init("vbmc-supervisor", a.verbose);
 	r = cmd->run(&a);
+	log_flush_final(); /* lines journald had no room for yet */
 	if (r < 0) {
 		fprintf(stderr, "usage: vbmc-supervisor %s\n", cmd->usage);
 		return 2;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/log_loop.h"
 #include "common/util.h"
 #include "worker.h"
 
@@ -106,6 +107,7 @@ static const struct power_callbacks power_cbs = {
 static void on_sigterm(uv_signal_t *h, int sig)
 {
 	log_info("stopping");
+	log_flush_final();
 	/* Everything is process-local; the supervisor reaps us. */
 	exit(0);
 }
@@ -115,6 +117,7 @@ static void build(void)
 	struct power_limits lim = {0};
 
 	W.loop = uv_default_loop();
+	log_attach_loop(W.loop);
 	channel_start(&W);
 	W.power = power_new(W.loop, &lim, &power_cbs, &W);
 	ipmi_server_start(&W);
