@@ -311,11 +311,12 @@ set_working_mc 0x20
                     break
                 if n == a.loads[-1] and a.setup > 0:
                     # set-ups alone, so that their CPU is not mixed with requests'
-                    su = run_load(a.build, addr, PORT_IPMI, suite, 1, 0.01, a.setup,
+                    su = run_load(a.build, addr, PORT_IPMI, suite, 0, 0.01, a.setup,
                                   server=server)
                     cost_per(su, "setups", "setup")
-                    r[key].update({k: v for k, v in su.items()
-                                   if k.startswith("setup") or k == "error"})
+                    r[key].update({k: v for k, v in su.items() if k.startswith("setup")})
+                    if "error" in su:
+                        r[key]["setup_error"] = su["error"]
                     log("    set-ups:", json.dumps(su))
         if proc:
             stop(proc)

@@ -484,7 +484,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ipmi-load -H 127.x.y.z [-p port] [-u user] -P password [-s 3|17]\n"
-		"       [-n sessions] [-w in-flight per session] [-d seconds]\n"
+		"       [-n sessions (0: set-ups only)] [-w in-flight per session] [-d seconds]\n"
 		"       [-C set-up slots] [-S set-up seconds (0: skip)] [-t timeout ms]\n");
 	exit(2);
 }
@@ -508,7 +508,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!O.host || !O.pass || O.sessions < 1 || O.sessions > 4096 || O.depth < 1 ||
+	if (!O.host || !O.pass || O.sessions < 0 || O.sessions > 4096 || O.depth < 1 ||
 	    O.depth > MAX_DEPTH || O.duration <= 0 || O.duration > 600 || O.setup_slots < 1 ||
 	    O.setup_slots > 256 || O.setup_seconds < 0 || O.setup_seconds > 600 ||
 	    strlen(O.user) > 16)
@@ -543,7 +543,7 @@ int main(int argc, char **argv)
 		pf[i].events = POLLIN;
 		opened++;
 	}
-	if (opened == 0)
+	if (opened == 0 && O.sessions > 0) /* -n 0: set-ups only */
 		die("no session opened");
 	n = opened;
 	uint64_t tmo = (uint64_t)O.timeout_ms * 1000000ull;

@@ -116,8 +116,8 @@ def main():
         L += ["", "Ratios (vbmc / peer, same generator, same parameters, same run). "
               "\"per server CPU\" is requests per second of the server's own CPU time: "
               "the load each server carries on a CPU of its own, whatever the shared "
-              "client costs; \"per user CPU\" leaves out the kernel's UDP work, which "
-              "is the same for every server:", "",
+              "client costs; \"per user CPU\" leaves out the kernel's share (system "
+              "calls, UDP, waking the process up):", "",
               "| figure | vbmc / ipmi_sim | vbmc / pyghmi |", "|---|---|---|"]
         rat = ip.get("ratios", {})
         for suite in (3, 17):
