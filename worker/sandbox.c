@@ -143,10 +143,10 @@ int sandbox_seccomp(void)
 			goto out;
 	/* ioctl only to set O_NONBLOCK / FD_CLOEXEC (libuv uses FIONBIO) */
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-			     SCMP_A1(SCMP_CMP_EQ, FIONBIO));
+			     SCMP_A1(SCMP_CMP_EQ, FIONBIO, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, FIOCLEX));
+				     SCMP_A1(SCMP_CMP_EQ, FIOCLEX, 0));
 	if (r == 0)
 		r = seccomp_load(ctx);
 out:
