@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -109,7 +110,12 @@ static int fsync_dir_of(const char *path)
 	return r;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* Write to a temporary file, then rename it over path: a reader sees the
+ * old content or the new, never half.  durable adds the fsyncs that make
+ * the new content survive a crash; a cache that is rebuilt when broken
+ * can skip them (they cost milliseconds each). */
+static int replace_file(const char *path, const void *data, size_t len, mode_t mode,
+			bool durable)
 {
 	char tmp[PATH_MAX];
 	int fd, r;
@@ -123,7 +129,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	r = fchmod(fd, mode) < 0 ? -errno : 0;
 	if (!r)
 		r = write_all(fd, data, len);
-	if (!r && fsync(fd) < 0)
+	if (!r && durable && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)
 		r = -errno;
@@ -133,7 +139,17 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		unlink(tmp);
 		return r;
 	}
-	return fsync_dir_of(path);
+	return durable ? fsync_dir_of(path) : 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, data, len, mode, true);
+}
+
+int write_file_cache(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return replace_file(path, data, len, mode, false);
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len)

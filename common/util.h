@@ -19,6 +19,8 @@ uint64_t now_ms(void);
 /* Write data to path atomically: temp file in the same directory with the
  * given mode, write, fsync, rename, fsync the directory. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without the fsyncs: for a cache that is rebuilt when broken. */
+int write_file_cache(const char *path, const void *data, size_t len, mode_t mode);
 /* Read a whole (small) file; *ret is NUL-terminated, caller frees. */
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* mkdir -p with mode for the last component. */

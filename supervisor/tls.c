@@ -338,36 +338,6 @@ static void log_generated(const struct node *n, gnutls_x509_crt_t crt, const cha
 		 why, hex);
 }
 
-/* The generated pair is a cache: a file cut short by a crash is "broken"
- * and made again, so it is written without the two fsyncs of
- * write_file_atomic (they were most of a first spawn's time). */
-static int write_cache_file(const char *path, const char *data, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
-	r = fchmod(fd, mode) < 0 ? -errno : 0;
-	for (size_t off = 0, len = strlen(data); !r && off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno != EINTR)
-			r = -errno;
-		else if (w > 0)
-			off += (size_t)w;
-	}
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
-}
-
 /* Make a new key and certificate, hand them out and store them. */
 static int generate(const struct node *n, const char *cpath, const char *kpath, char *cert,
 		    size_t certsize, char *key, size_t keysize, const char *why, char *err,
@@ -394,12 +364,13 @@ static int generate(const struct node *n, const char *cpath, const char *kpath, 
 	/* The key first: a cert without its key would be thrown away next time
 	 * anyway.  Storing is a cache: a state dir that is read-only or full
 	 * must not keep the node's BMC down, so the pair is used unsaved (and
-	 * made again at the next spawn). */
+	 * made again at the next spawn); and without fsyncs, which were most
+	 * of a first spawn's time: a file cut short by a crash is remade. */
 	if (store_err[0] == '\0') {
-		int w = write_cache_file(kpath, key, 0600);
+		int w = write_file_cache(kpath, key, strlen(key), 0600);
 
 		if (w == 0)
-			w = write_cache_file(cpath, cert, 0600);
+			w = write_file_cache(cpath, cert, strlen(cert), 0600);
 		if (w < 0)
 			snprintf(store_err, sizeof(store_err), "%s: %s", kpath, strerror(-w));
 	}
