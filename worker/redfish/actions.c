@@ -7,26 +7,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every ResetType we carry out, and who offers it: the system all of
+ * them, the chassis what a chassis can do on its own. */
 static const struct {
 	const char *name;
 	enum power_action action;
+	unsigned scope;
 } reset_map[] = {
-    {"On", POWER_ON},
-    {"ForceOff", POWER_OFF},
-    {"GracefulShutdown", POWER_SOFT},
-    {"GracefulRestart", POWER_GRACEFUL_RESTART},
-    {"ForceRestart", POWER_RESET},
-    {"PowerCycle", POWER_CYCLE},
-    {"PushPowerButton", POWER_PUSH_BUTTON},
-    {"Nmi", POWER_NMI},
+    {"On", POWER_ON, RF_RESET_SYSTEM | RF_RESET_CHASSIS},
+    {"ForceOff", POWER_OFF, RF_RESET_SYSTEM | RF_RESET_CHASSIS},
+    {"GracefulShutdown", POWER_SOFT, RF_RESET_SYSTEM},
+    {"GracefulRestart", POWER_GRACEFUL_RESTART, RF_RESET_SYSTEM},
+    {"ForceRestart", POWER_RESET, RF_RESET_SYSTEM},
+    {"PowerCycle", POWER_CYCLE, RF_RESET_SYSTEM},
+    {"PushPowerButton", POWER_PUSH_BUTTON, RF_RESET_SYSTEM},
+    {"Nmi", POWER_NMI, RF_RESET_SYSTEM},
 };
 
-/* The system offers all of them; the chassis On and ForceOff (chassis.c). */
-const char *const rf_system_reset_types[] = {
-    "On",	    "ForceOff",	  "GracefulShutdown", "GracefulRestart",
-    "ForceRestart", "PowerCycle", "PushPowerButton",  "Nmi",
-};
-const size_t rf_system_reset_count = sizeof(rf_system_reset_types) / sizeof(char *);
+#define N_RESETS (sizeof(reset_map) / sizeof(reset_map[0]))
+
+json_t *rf_reset_types(unsigned scope)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < N_RESETS; i++)
+		if (reset_map[i].scope & scope)
+			json_array_append_new(a, json_string(reset_map[i].name));
+	return a;
+}
 
 #define RETRY_S 5 /* the power core retries QMP within this */
 
@@ -64,14 +72,6 @@ static void reset_done(void *arg, enum power_result r, const char *detail)
 	rf_finish(c);
 }
 
-static bool listed(const char *name, const char *const *allowed, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(name, allowed[i]))
-			return true;
-	return false;
-}
-
 /* The value as the client wrote it, for the type error message. */
 static void value_text(json_t *v, char *buf, size_t size)
 {
@@ -107,7 +107,7 @@ static const char *reset_type(struct rf_call *c, json_t *body, const char *actio
 	return json_string_value(v);
 }
 
-int rf_reset(struct rf_call *c, const char *action, const char *const *allowed, size_t n)
+int rf_reset(struct rf_call *c, const char *action, unsigned scope)
 {
 	struct rf *rf = c->rf;
 	json_t *body = rf_body_object(c, true);
@@ -121,10 +121,10 @@ int rf_reset(struct rf_call *c, const char *action, const char *const *allowed, 
 		json_decref(body);
 		return RF_DONE;
 	}
-	for (i = 0; i < sizeof(reset_map) / sizeof(reset_map[0]); i++)
-		if (!strcmp(type, reset_map[i].name))
+	for (i = 0; i < N_RESETS; i++)
+		if (!strcmp(type, reset_map[i].name) && (reset_map[i].scope & scope))
 			break;
-	if (i == sizeof(reset_map) / sizeof(reset_map[0]) || !listed(type, allowed, n)) {
+	if (i == N_RESETS) {
 		rf_error(c, 400, MSG_ACTION_PARAMETER_VALUE_NOT_IN_LIST, type, "ResetType", action);
 		json_decref(body);
 		return RF_DONE;

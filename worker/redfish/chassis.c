@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-static const char *const chassis_reset_types[] = {"On", "ForceOff"};
-
 static bool is_chassis(struct rf_call *c)
 {
 	return !strcmp(c->id[0], RF_CHASSIS_ID);
@@ -43,7 +41,7 @@ int rf_chassis_get(struct rf_call *c)
 			    json_pack("{s:{s:s, s:o}}", "#Chassis.Reset", "target",
 				      RF_CHASSIS "/Actions/Chassis.Reset",
 				      "ResetType@Redfish.AllowableValues",
-				      rf_strings(chassis_reset_types, 2)));
+				      rf_reset_types(RF_RESET_CHASSIS)));
 	rf_reply(c, 200, j);
 	return RF_DONE;
 }
@@ -52,5 +50,5 @@ int rf_chassis_reset(struct rf_call *c)
 {
 	if (!is_chassis(c))
 		return rf_not_found(c, "Chassis", c->id[0]);
-	return rf_reset(c, "#Chassis.Reset", chassis_reset_types, 2);
+	return rf_reset(c, "#Chassis.Reset", RF_RESET_CHASSIS);
 }

@@ -288,9 +288,9 @@ int rf_chassis_get(struct rf_call *c);
 int rf_chassis_reset(struct rf_call *c);
 
 /* ---- actions.c: Reset on the system and the chassis ---- */
-int rf_reset(struct rf_call *c, const char *action, const char *const *allowed, size_t n);
-extern const char *const rf_system_reset_types[];
-extern const size_t rf_system_reset_count;
+enum { RF_RESET_SYSTEM = 1, RF_RESET_CHASSIS = 2 };
+int rf_reset(struct rf_call *c, const char *action, unsigned scope);
+json_t *rf_reset_types(unsigned scope); /* ResetType@Redfish.AllowableValues */
 
 /* ---- managers.c ---- */
 int rf_managers_get(struct rf_call *c);

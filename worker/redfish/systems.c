@@ -92,7 +92,7 @@ static json_t *system_body(struct rf *rf)
 			    json_pack("{s:{s:s, s:o}}", "#ComputerSystem.Reset", "target",
 				      RF_SYSTEM "/Actions/ComputerSystem.Reset",
 				      "ResetType@Redfish.AllowableValues",
-				      rf_strings(rf_system_reset_types, rf_system_reset_count)));
+				      rf_reset_types(RF_RESET_SYSTEM)));
 	return j;
 }
 
@@ -311,7 +311,7 @@ int rf_system_reset(struct rf_call *c)
 {
 	if (!is_system(c))
 		return rf_not_found(c, "ComputerSystem", c->id[0]);
-	return rf_reset(c, "#ComputerSystem.Reset", rf_system_reset_types, rf_system_reset_count);
+	return rf_reset(c, "#ComputerSystem.Reset", RF_RESET_SYSTEM);
 }
 
 /* ---- EthernetInterfaces: the VM's NICs as QOM shows them ---- */
