@@ -164,7 +164,7 @@ static void backlog_push(const uint8_t *buf, size_t len)
 /* Send what waits, in order, as far as journald takes it now. */
 static void backlog_send(int flags)
 {
-	uint8_t note[256];
+	uint8_t note[RECORD_MAX]; /* record() fills up to RECORD_MAX */
 	char text[96];
 
 	while (lg.count) {

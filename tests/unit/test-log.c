@@ -133,7 +133,11 @@ int main(void)
 	CHECK(log_is_journal());
 	test_fields(fd);
 
-	/* nobody reads: a blocking logger would hang here (the test's timeout) */
+	/* nobody reads: a blocking logger would hang here (the test's timeout).
+	 * The longest node name and address the log keeps: the "dropped" note
+	 * carries them too (a fixed-size note buffer once overflowed here). */
+	log_set_node("node-name-of-seventy-nine-characters-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		     "fd00:1234:5678:9abc:def0:1234:5678:9abc%interface-name-long-xx");
 	for (int i = 0; i < LINES; i++)
 		log_msg(LOG_INFO, "line %d", i);
 	CHECK(log_flush() > 0);
