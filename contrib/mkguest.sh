@@ -157,10 +157,20 @@ done
 # busybox acpid maps the power button key to the action "PWRF/00000080"
 # and runs the file of that name under its config dir (/etc/acpi).
 # sync first so nothing is lost; -f because there is no init system to ask.
+# vbmc_poweroff_delay=SECS on the kernel command line makes the guest take
+# that long to shut down, as a real OS stopping its services does, so a test
+# can watch a BMC's in-between state (Redfish PowerState PoweringOff).
 cat >"$root/etc/acpi/PWRF/00000080" <<'EOF'
 #!/bin/sh
-echo "vbmc-guest: power button, powering off" >/dev/console
+delay=0
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	vbmc_poweroff_delay=*) delay=${arg#vbmc_poweroff_delay=} ;;
+	esac
+done
+echo "vbmc-guest: power button, powering off in ${delay}s" >/dev/console
 sync
+sleep "$delay"
 poweroff -f
 EOF
 chmod 0755 "$root/etc/acpi/PWRF/00000080"
