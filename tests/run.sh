@@ -6,7 +6,8 @@
 # 3. unit tests (meson test --suite unit)
 # 4. libFuzzer targets, each for a bounded time (tests/fuzz/run.sh)
 # 5. the tiny test guest (contrib/mkguest.sh) and the integration tests:
-#    real QEMU, real clients, a real journald in a private mount namespace.
+#    real QEMU, real clients, a real journald in a private mount namespace;
+#    then the README demo (contrib/demo.sh), which checks its own outputs.
 # 6. sanitizers: a second tree build-asan (-Dsanitize_all=true: ASan+UBSan),
 #    its unit tests, the unit tests of build/ under valgrind, and the whole
 #    integration suite again against build-asan; any sanitizer report in a
@@ -103,6 +104,16 @@ PY
 
 step "integration tests"
 integration "integration" "$ROOT/build/integration.xml"
+
+# The README's first command, as a user runs it (its dependencies are a
+# subset of step 1's): two guests, the CLI, ipmitool and curl, every output
+# and power state checked by the script itself (it exits non-zero on any).
+step "README demo (contrib/demo.sh)"
+VBMC_SKIP_DEPS=1 contrib/demo.sh >build/demo.log 2>&1
+demo_rc=$?
+tail -n 4 build/demo.log
+[ "$demo_rc" -eq 0 ] || cat build/demo.log
+count "README demo" $demo_rc
 
 if [ "${VBMC_SKIP_SANITIZE:-0}" != 1 ]; then
 	san_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
