@@ -14,10 +14,10 @@ build_pkgs="build-essential meson ninja-build pkg-config
 
 # Real parts the tests and the demo drive: QEMU, the tiny guest's kernel and
 # busybox, the IPMI/Redfish clients, journald, iproute2 for namespaces,
-# clang for libFuzzer.
+# clang for libFuzzer, gdb to make a serving worker try forbidden syscalls.
 test_pkgs="qemu-system-x86 busybox-static lz4 cpio python3 python3-pytest
  iproute2 curl ipmitool freeipmi-tools python3-pyghmi redfishtool python3-sushy
- clang libclang-rt-14-dev socat procps python3-cryptography"
+ clang libclang-rt-14-dev socat procps python3-cryptography gdb"
 
 demo_pkgs="qemu-system-x86 busybox-static lz4 cpio ipmitool curl"
 

@@ -7,6 +7,7 @@ namespace of the test's own).
 Needs root (network namespaces, setuid children, /proc of other users).
 """
 
+import errno
 import json
 import re
 import os
@@ -27,6 +28,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import BUILD, SUPERVISOR, WORKER, Supervisor  # noqa: E402
+from ipmiraw import RawClient  # noqa: E402
 from test_hostile import FakeAnnounce, LogCheck, fake_node, udp_listeners  # noqa: E402
 from vbmctest import REPO, Journal, Qemu, wait_until  # noqa: E402
 
@@ -164,6 +166,84 @@ def test_sandbox_selftest_refuses_root():
                        stderr=subprocess.STDOUT, text=True, timeout=30)
     assert r.returncode != 0
     assert "FAILED" in r.stdout
+
+
+# The real worker, not a self-test: a debugger makes the serving worker
+# itself call into the kernel.  ptrace does not lift seccomp: a syscall
+# injected into the tracee goes through its filter like its own.
+SYSCALLS = {"x86_64": {"openat": 257, "socket": 41, "execve": 59},
+            "aarch64": {"openat": 56, "socket": 198, "execve": 221}}
+GDB_ERRNO = "print *((int *(*)(void))__errno_location)()"
+
+
+def gdb_inject(pid, *exprs, timeout=60):
+    """Attach gdb to pid, print each expression (calls run in the process),
+    detach.  Returns (the printed values, gdb's whole output)."""
+    cmd = ["gdb", "-nx", "-q", "-batch", "-iex", "set debuginfod enabled off",
+           "-p", str(pid)]
+    for e in exprs:
+        cmd += ["-ex", e]
+    env = {k: v for k, v in os.environ.items() if k != "DEBUGINFOD_URLS"}
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=timeout, env=env)
+    return re.findall(r"^\$\d+ = (-?\d+)$", r.stdout, re.M), r.stdout
+
+
+def sys_call(name, *args):
+    nr = SYSCALLS[os.uname().machine][name]
+    return "print (long)syscall(%s)" % ", ".join(str(a) for a in (nr, *args))
+
+
+@pytest.mark.skipif(not shutil.which("gdb") or os.uname().machine not in SYSCALLS,
+                    reason="needs gdb (contrib/install-deps.sh test) on x86_64/aarch64")
+def test_serving_worker_cannot_open_files(tmp_path, qemu, qemu2):
+    """gdb makes the serving worker call openat("/etc/hostname") and
+    socket(): both fail with EACCES (the filter's errno rule), and the
+    worker serves on with the same pid.  Then execve(): the filter's
+    default action kills it by SIGSYS, the supervisor starts a new one and
+    the other node's worker is untouched.  A control process with the same
+    uid but no filter opens the file: the uid alone would not block it."""
+    user = vbmc_user()
+    hostname = '"/etc/hostname"'
+    ctl = subprocess.Popen(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                            "--clear-groups", "sleep", "60"])
+    try:
+        wait_until(lambda: proc_status(ctl.pid)["Uid"].split()[0] == str(user.pw_uid), 10)
+        got, out = gdb_inject(ctl.pid, sys_call("openat", -100, hostname, 0))
+        assert len(got) == 1 and int(got[0]) >= 0, out
+    finally:
+        ctl.kill()
+        ctl.wait()
+
+    o = One(tmp_path, {"gd1": qemu, "gd2": qemu2})
+    try:
+        st = o.announce("gd1", "127.0.10.178", power="on")
+        other = o.announce("gd2", "127.0.10.179", power="on")
+        pid = st["pid"]
+        assert proc_status(pid)["Seccomp"] == "2"
+        got, out = gdb_inject(pid, sys_call("openat", -100, hostname, 0), GDB_ERRNO,
+                              sys_call("socket", socket.AF_INET, socket.SOCK_DGRAM, 0),
+                              GDB_ERRNO)
+        assert got == ["-1", str(errno.EACCES)] * 2, out
+        # detached: the same worker serves on
+        assert o.sup.node("gd1")["pid"] == pid and o.sup.node("gd1")["state"] == "serving"
+        with RawClient("127.0.10.178", o.sup.ipmi_port) as raw:
+            assert raw.ping(2), "the worker does not answer after gdb detached"
+        assert not any(target.endswith("hostname")
+                       for target in (os.readlink(f"/proc/{pid}/fd/{fd}")
+                                      for fd in os.listdir(f"/proc/{pid}/fd")))
+
+        o.log.mark()
+        got, out = gdb_inject(pid, sys_call("execve", '"/bin/true"', 0, 0))
+        assert got == [] and "SIGSYS" in out, out
+        new = o.sup.wait_node("gd1", state="serving", power="on",
+                              last_error=f"worker killed by signal {signal.SIGSYS:d}")
+        assert new["pid"] != pid and new["restarts"] == st["restarts"] + 1
+        o.log.wait("gd1", f"worker killed by signal {signal.SIGSYS:d}")
+        assert o.sup.node("gd2")["pid"] == other["pid"]
+        assert o.sup.node("gd2")["restarts"] == other["restarts"]
+    finally:
+        o.close()
 
 
 # -- logging --------------------------------------------------------------------
