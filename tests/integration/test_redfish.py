@@ -6,7 +6,9 @@ at QEMU itself through the test's own QMP socket.
     tests/run-in-journal-ns.sh /usr/bin/python3 -m pytest -v tests/integration/test_redfish.py
 
 Two nodes behind one supervisor, BMC addresses in 127.0.13.0/24:
-  G  the tiny guest (ACPI power button, NMI on its console): power actions
+  G  the tiny guest (ACPI power button, NMI on its console): power actions;
+     its button handler waits POWEROFF_DELAY s before powering off, so that
+     a graceful shutdown is visibly in progress for a while
   B  a guest-less QEMU that starts at once: boot override, cross-protocol
      power, robustness
 Both have a NIC (PXE), a disk and a CD drive, so that the boot override has
@@ -22,6 +24,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -68,6 +71,11 @@ VIEW_USER, VIEW_PW = "viewer", "view-pw-1357"
 
 BOOT = 90        # the tiny guest boots in ~4 s under TCG; margin for loaded machines
 SOFT_OFF = 60
+# G's power-button handler waits this long before it powers off (kernel
+# argument vbmc_poweroff_delay, contrib/mkguest.sh): a graceful shutdown
+# lasts long enough for PoweringOff to be seen.
+POWEROFF_DELAY = 1
+BUTTON_MSG = "vbmc-guest: power button, powering off in"
 
 ROOT = "/redfish/v1"
 SYSTEM = f"{ROOT}/Systems/System.Embedded.1"
@@ -284,6 +292,7 @@ def nodes(tmp_path_factory):
     try:
         mac_g, mac_b = "52:54:00:13:00:20", "52:54:00:13:00:21"
         qg = Qemu("rfg", wd, guest=True, guest_dir=guest_dir, vbmc_ip=ADDR_G,
+                  extra_append=f"vbmc_poweroff_delay={POWEROFF_DELAY}",
                   extra_args=["-uuid", str(uuid.uuid4())] + boot_devices(mac_g))
         started.append(qg)
         qb = Qemu("rfb", wd, guest=False, memory=64,
@@ -793,17 +802,30 @@ def test_curl_reset_allowable_values(b):
 # ================================================================== 2. power
 
 def test_reset_graceful_shutdown_powering_off_then_off(g):
+    """The guest takes POWEROFF_DELAY s to obey the button: PowerState must
+    be PoweringOff (system and chassis) while QEMU still runs the guest,
+    then Off once the guest has powered itself off; never On in between."""
     ensure_on(g)
     drain(g.q)
+    pressed = g.q.serial_text().count(BUTTON_MSG)
     conn = g.rf.connect()
     try:
         r = reset(g, "GracefulShutdown")
         assert ok(r), r
-        seen = []
+        # QEMU runs before and after the GET: the guest was up while the
+        # BMC said PoweringOff
+        qemu_before = g.q.status()
+        during = g.rf.get(SYSTEM, conn=conn).json["PowerState"]
+        chassis_during = g.rf.get(CHASSIS, conn=conn).json["PowerState"]
+        qemu_after = g.q.status()
+        assert (qemu_before, during, chassis_during, qemu_after) == \
+            ("running", "PoweringOff", "PoweringOff", "running"), \
+            (qemu_before, during, chassis_during, qemu_after)
+        seen = [during]
         deadline = time.monotonic() + SOFT_OFF
         while time.monotonic() < deadline:
             st = g.rf.get(SYSTEM, conn=conn).json["PowerState"]
-            if not seen or seen[-1] != st:
+            if seen[-1] != st:
                 seen.append(st)
             if st == "Off":
                 break
@@ -811,17 +833,46 @@ def test_reset_graceful_shutdown_powering_off_then_off(g):
     finally:
         conn.close()
     print(f"PowerState after GracefulShutdown: {seen}")
-    assert seen[-1] == "Off", seen
-    # never "On" once the button was pressed, PoweringOff on the way if
-    # we were quick enough to see it
-    assert seen[0] in ("PoweringOff", "Off"), seen
-    assert set(seen) <= {"PoweringOff", "Off"}, seen
+    assert seen == ["PoweringOff", "Off"], seen
     g.q.wait_status("shutdown", 10)
     assert g.q.running(), "-no-shutdown keeps QEMU"
     g.q.wait_event("POWERDOWN", 5)
     ev = g.q.wait_event("SHUTDOWN", 5)
     assert ev["data"]["guest"] is True
     assert g.rf.doc(CHASSIS)["PowerState"] == "Off"
+    # the guest's own handler did it
+    assert g.q.serial_text().count(BUTTON_MSG) == pressed + 1, g.q.serial_text()[-1500:]
+
+
+def test_reset_on_shows_powering_on_while_qemu_works(b):
+    """PoweringOn is shown while an On is being carried out (system_reset,
+    then cont).  QEMU answers those in microseconds, so it is held with
+    SIGSTOP for a moment, as a busy host would: the BMC must say
+    PoweringOn meanwhile, answer the request only when QEMU has, and say
+    On afterwards."""
+    ensure_on(b)
+    assert ok(reset(b, "ForceOff"))
+    assert b.q.status() == "paused"
+    drain(b.q)
+    pid = b.q.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(1) as ex:
+            fut = ex.submit(reset, b, "On")
+            # the worker's QMP timeout is 5 s: release QEMU well before
+            wait_until(lambda: b.power() == "PoweringOn", 2, 0.02, "PoweringOn")
+            assert b.rf.doc(CHASSIS)["PowerState"] == "PoweringOn"
+            assert not fut.done(), f"answered before QEMU did: {fut.result()}"
+            os.kill(pid, signal.SIGCONT)
+            r = fut.result(30)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert ok(r), r
+    b.q.wait_event("RESET", 5)
+    b.q.wait_event("RESUME", 5)
+    assert b.q.status() == "running"
+    assert b.power() == "On"
+    assert b.rf.doc(CHASSIS)["PowerState"] == "On"
 
 
 def test_reset_refused_while_off_409(g):
