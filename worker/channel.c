@@ -58,11 +58,13 @@ void channel_report(struct worker_ctx *w, int now)
 
 void priv_qmp_connect(struct worker_ctx *w)
 {
+	(void)w;
 	send_or_die(MSG_QMP_WANT, msg_empty_encode(), NULL, 0);
 }
 
 void channel_send_ready(struct worker_ctx *w)
 {
+	(void)w;
 	send_or_die(MSG_READY, msg_empty_encode(), NULL, 0);
 }
 
@@ -147,6 +149,8 @@ static void dispatch(struct worker_ctx *w, struct proto_frame *f)
 
 static void on_chan(uv_poll_t *h, int status, int events)
 {
+	(void)status;
+	(void)events;
 	struct worker_ctx *w = h->data;
 	static struct proto_frame f;
 

@@ -17,6 +17,7 @@ uint64_t engine_now_ms(void *arg)
 
 int engine_random(void *arg, void *buf, size_t len)
 {
+	(void)arg;
 	return ipmi_random(buf, len);
 }
 

@@ -68,17 +68,20 @@ static void receive_boot(struct worker_ctx *w)
 
 static void on_state(void *arg, enum power_state s)
 {
+	(void)arg;
 	log_info("power %s", power_state_name(s));
 	channel_report(&W, 1);
 }
 
 static void on_want_qmp(void *arg)
 {
+	(void)arg;
 	priv_qmp_connect(&W);
 }
 
 static void on_error(void *arg, const char *text)
 {
+	(void)arg;
 	log_warnx("%s", text);
 	strlcpy0(W.st.last_error, text, sizeof(W.st.last_error));
 	channel_report(&W, 1);
@@ -86,12 +89,14 @@ static void on_error(void *arg, const char *text)
 
 static void on_reset(void *arg)
 {
+	(void)arg;
 	log_info("the VM was reset");
 	boot_reset_observed(&W);
 }
 
 static void on_connected(void *arg)
 {
+	(void)arg;
 	boot_qmp_connected(&W);
 	redfish_qmp_connected(&W);
 }
@@ -106,6 +111,8 @@ static const struct power_callbacks power_cbs = {
 
 static void on_sigterm(uv_signal_t *h, int sig)
 {
+	(void)h;
+	(void)sig;
 	log_info("stopping");
 	log_flush_final();
 	/* Everything is process-local; the supervisor reaps us. */

@@ -284,6 +284,7 @@ static void step_applied(struct power *p, const char *cmd)
 
 static void cmd_done(void *arg, json_t *ret, const char *error)
 {
+	(void)ret;
 	struct power *p = arg;
 	struct power_req *r = p->cur;
 
@@ -432,6 +433,7 @@ static void vm_went_off(struct power *p)
 
 static void on_event(void *arg, const char *name, json_t *data)
 {
+	(void)data;
 	struct power *p = arg;
 
 	/* With -no-shutdown a guest power-off is SHUTDOWN, then STOP. */

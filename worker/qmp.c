@@ -438,6 +438,7 @@ static void write_done(uv_write_t *req, int status)
 
 static void caps_done(void *arg, json_t *ret, const char *error)
 {
+	(void)ret;
 	struct qmp *q = arg;
 	char reason[256];
 
@@ -522,6 +523,7 @@ static void conn_line(void *arg, const char *line, size_t len)
 
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
+	(void)suggested;
 	struct qmp_conn *c = h->data;
 
 	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));

@@ -39,6 +39,7 @@ static struct {
 
 struct ipmi_async *ipmi_async_begin(struct ipmi_req *rq, struct ipmi_resp *rs)
 {
+	(void)rq;
 	if (async_log.refuse)
 		return NULL;
 	async_log.begun++;
@@ -58,6 +59,7 @@ static const uint8_t fake_suites[] = {3, 17};
 
 size_t cipher_suite_ids(const struct ipmi *ipmi, uint8_t *out, size_t size)
 {
+	(void)ipmi;
 	size_t n = sizeof(fake_suites) < size ? sizeof(fake_suites) : size;
 
 	memcpy(out, fake_suites, n);
@@ -84,11 +86,13 @@ static struct {
 
 static uint64_t fake_now(void *arg)
 {
+	(void)arg;
 	return fake.now;
 }
 
 static enum power_state fake_power_state(void *arg)
 {
+	(void)arg;
 	return fake.state;
 }
 
@@ -96,6 +100,7 @@ static void fake_power(void *arg, enum power_action a,
 		       void (*cb)(void *cbarg, enum power_result r, const char *detail),
 		       void *cbarg)
 {
+	(void)arg;
 	fake.calls++;
 	fake.action = a;
 	if (fake.sync) {
@@ -118,16 +123,19 @@ static void fake_power_finish(enum power_result r)
 
 static struct boot_state *fake_boot(void *arg)
 {
+	(void)arg;
 	return fake.no_boot ? NULL : &fake.boot;
 }
 
 static void fake_boot_changed(void *arg)
 {
+	(void)arg;
 	fake.boot_changed++;
 }
 
 static void fake_identify(void *arg, unsigned seconds)
 {
+	(void)arg;
 	fake.identifies++;
 	fake.identify_secs = seconds;
 }

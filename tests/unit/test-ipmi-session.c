@@ -53,6 +53,7 @@ static struct {
 static void f_send(void *arg, const uint8_t *buf, size_t len, const struct sockaddr *to,
 		   socklen_t tolen)
 {
+	(void)arg;
 	if (len > IPMI_PKT_MAX || tolen != sizeof(struct sockaddr_in) || !to) {
 		F.bad_send = true;
 		return;
@@ -67,11 +68,13 @@ static void f_send(void *arg, const uint8_t *buf, size_t len, const struct socka
 
 static uint64_t f_now(void *arg)
 {
+	(void)arg;
 	return F.now;
 }
 
 static int f_random(void *arg, void *buf, size_t len)
 {
+	(void)arg;
 	uint8_t *p = buf;
 
 	for (size_t i = 0; i < len; i++) {
@@ -83,12 +86,14 @@ static int f_random(void *arg, void *buf, size_t len)
 
 static enum power_state f_state(void *arg)
 {
+	(void)arg;
 	return F.state;
 }
 
 static void f_power(void *arg, enum power_action a,
 		    void (*cb)(void *cbarg, enum power_result r, const char *detail), void *cbarg)
 {
+	(void)arg;
 	F.power_calls++;
 	F.action = a;
 	F.state = a == POWER_OFF ? POWER_STATE_OFF : POWER_STATE_ON;
@@ -97,15 +102,19 @@ static void f_power(void *arg, enum power_action a,
 
 static struct boot_state *f_boot(void *arg)
 {
+	(void)arg;
 	return &F.boot;
 }
 
 static void f_boot_changed(void *arg)
 {
+	(void)arg;
 }
 
 static void f_identify(void *arg, unsigned seconds)
 {
+	(void)arg;
+	(void)seconds;
 }
 
 static const struct ipmi_ops ops = {

@@ -75,6 +75,7 @@ static void spin(unsigned ms)
 
 static void tick_cb(uv_timer_t *t)
 {
+	(void)t;
 }
 
 /* ================= 1. parser and line splitter ================= */
@@ -360,6 +361,7 @@ static void peer_line(void *arg, const char *line, size_t len)
 
 static void peer_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
+	(void)suggested;
 	struct peer *pe = h->data;
 
 	*buf = uv_buf_init(pe->buf, sizeof(pe->buf));

@@ -51,11 +51,13 @@ static struct {
 
 static uint64_t f_now(void *arg)
 {
+	(void)arg;
 	return F.now;
 }
 
 static int f_random(void *arg, void *buf, size_t len)
 {
+	(void)arg;
 	uint8_t *p = buf;
 
 	for (size_t i = 0; i < len; i++)
@@ -65,11 +67,13 @@ static int f_random(void *arg, void *buf, size_t len)
 
 static enum power_state f_state(void *arg)
 {
+	(void)arg;
 	return F.state;
 }
 
 static void f_power(void *arg, enum power_action a, rf_power_cb cb, void *cbarg)
 {
+	(void)arg;
 	F.calls++;
 	F.action = a;
 	if (F.defer) {
@@ -82,16 +86,19 @@ static void f_power(void *arg, enum power_action a, rf_power_cb cb, void *cbarg)
 
 static struct boot_state *f_boot(void *arg)
 {
+	(void)arg;
 	return &F.boot;
 }
 
 static void f_boot_changed(void *arg)
 {
+	(void)arg;
 	F.boot_changed++;
 }
 
 static int f_qmp(void *arg, const char *cmd, json_t *args, qmp_reply_cb cb, void *cbarg)
 {
+	(void)arg;
 	struct qmp_ask *q;
 
 	if (F.qmp_down || F.n_asks == 32) {
@@ -111,6 +118,8 @@ static int f_qmp(void *arg, const char *cmd, json_t *args, qmp_reply_cb cb, void
 
 static void f_log(void *arg, int prio, const char *text)
 {
+	(void)arg;
+	(void)prio;
 	snprintf(F.log, sizeof(F.log), "%s", text);
 	F.logs++;
 }
@@ -171,6 +180,7 @@ static void reset_answer(void)
 
 static void on_done(void *arg, const struct rf_response *res)
 {
+	(void)arg;
 	reset_answer();
 	R.done = true;
 	R.status = res->status;
