@@ -246,6 +246,109 @@ def test_serving_worker_cannot_open_files(tmp_path, qemu, qemu2):
         o.close()
 
 
+# -- crash back-off (supervisor/node.c) -----------------------------------------
+
+BACKOFF_MS = [100, 200, 400, 800, 1600, 3200]  # BACKOFF_MIN_MS doubling
+STABLE_S = 10  # STABLE_MS: a worker that lived this long resets the back-off
+
+
+def test_crash_backoff_failed_and_recovery(tmp_path, qemu, qemu2):
+    """A worker killed again as soon as it serves: `restarting` with pid 0
+    in status, each restart later than the one before (100 ms doubling).
+    Its UDP port taken by someone else during a back-off: the spawn fails,
+    `failed` with the reason, logged with VBMC_NODE, retried after the
+    next (doubled) delay, and serving again once the port is free.  A
+    worker that then lives 10 s is restarted after 100 ms again.  The
+    other node's worker keeps its pid and answers throughout."""
+    addr, other_addr = "127.0.10.180", "127.0.10.181"
+    o = One(tmp_path, {"bo1": qemu, "bo2": qemu2})
+    try:
+        st = o.announce("bo1", addr, power="on")
+        other = o.announce("bo2", other_addr, power="on")
+        port = o.sup.ipmi_port
+
+        def other_untouched():
+            s = o.sup.node("bo2")
+            assert (s["pid"], s["state"], s["restarts"]) == \
+                (other["pid"], "serving", other["restarts"]), s
+            with RawClient(other_addr, port) as raw:
+                assert raw.ping(2)
+
+        def kill_and_watch(pid):
+            """kill -9; (seconds until a new pid shows, the states seen)."""
+            seen = set()
+            t0 = time.monotonic()
+            os.kill(pid, signal.SIGKILL)
+
+            def new_pid():
+                s = o.sup.node("bo1")
+                seen.add((s["state"], s["pid"]))
+                return s["pid"] not in (0, pid) and s
+            s = wait_until(new_pid, 15, 0.02, "a new bo1 worker")
+            return time.monotonic() - t0, seen, s
+
+        pid, gaps = st["pid"], []
+        for i in range(4):
+            gap, seen, s = kill_and_watch(pid)
+            gaps.append(gap)
+            assert ("restarting", 0) in seen, seen
+            assert s["restarts"] == st["restarts"] + i + 1
+            assert s["last_error"] == "worker killed by signal 9", s
+            pid = o.sup.wait_node("bo1", state="serving")["pid"]
+            assert pid == s["pid"]
+        print("kill -9 to new worker:", " ".join(f"{g:.3f}" for g in gaps))
+        for gap, ms in zip(gaps, BACKOFF_MS):
+            # libuv timers may fire a tick early against the test's clock
+            assert ms / 1000 - 0.02 <= gap < ms / 1000 + 3, (gaps, BACKOFF_MS)
+        other_untouched()
+
+        # the fifth crash waits 1.6 s: take the port meanwhile
+        o.log.mark()
+        os.kill(pid, signal.SIGKILL)
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            def take_port():
+                try:
+                    blocker.bind((addr, port))
+                except OSError as e:  # the killed worker's socket, until it is gone
+                    assert e.errno == errno.EADDRINUSE, e
+                    return False
+                return True
+            wait_until(take_port, 1, 0.01, "the port of the killed worker")
+            t_blocked = time.monotonic()
+            failed = o.sup.wait_node("bo1", state="failed", timeout=15)
+            t_failed = time.monotonic()
+            assert t_failed - t_blocked >= BACKOFF_MS[4] / 1000 - 0.3, t_failed - t_blocked
+            assert failed["pid"] == 0
+            assert failed["last_error"] == \
+                f"binding {addr} udp/{port}: Address already in use", failed
+            msg = o.log.wait("bo1", "cannot start worker", priority=3)
+            assert f"udp/{port}" in msg and "Address already in use" in msg, msg
+            assert o.log.count("bo1", "worker killed by signal 9") >= 1
+            other_untouched()
+        finally:
+            blocker.close()
+        s = o.sup.wait_node("bo1", state="serving", power="on", timeout=15)
+        took = time.monotonic() - t_failed
+        print(f"failed to serving: {took:.3f}s")
+        # retried after the next delay, 3.2 s, not at once
+        assert BACKOFF_MS[5] / 1000 - 0.3 <= took < BACKOFF_MS[5] / 1000 + 3, took
+        assert s["pid"] not in (0, pid)
+        with RawClient(addr, port) as raw:
+            assert raw.ping(2)
+
+        # quiet for 10 s: the next crash is restarted after 100 ms again
+        # (6.4 s without the reset)
+        time.sleep(STABLE_S + 0.2)
+        gap, seen, _ = kill_and_watch(s["pid"])
+        print(f"kill -9 after {STABLE_S} s of service to new worker: {gap:.3f}s")
+        assert gap < 3, gap
+        o.sup.wait_node("bo1", state="serving", power="on")
+        other_untouched()
+    finally:
+        o.close()
+
+
 # -- logging --------------------------------------------------------------------
 
 @pytest.mark.skipif(not Journal.available(), reason="needs tests/run-in-journal-ns.sh")
