@@ -1461,6 +1461,87 @@ def test_redfishtool_force_off_on(b):
     assert b.power() == "On"
 
 
+def redfishtool_ok(node, *args, auth="Basic"):
+    p = redfishtool(node, *args, auth=auth)
+    assert p.returncode == 0, (args, auth, p.stdout + p.stderr)
+    return p
+
+
+def test_redfishtool_reset_guest_types(g):
+    """Nmi, GracefulRestart and PushPowerButton (while on: the button, the
+    guest shuts down; while off: power on) through redfishtool against the
+    tiny guest, Basic and session auth; each checked in QEMU."""
+    ensure_on(g)
+    nmis = g.q.serial_text().count("NMI")
+    redfishtool_ok(g, "Systems", "reset", "Nmi")
+    wait_until(lambda: g.q.serial_text().count("NMI") > nmis, 10, 0.1, "NMI on the console")
+    assert g.q.status() == "running"
+
+    drain(g.q)
+    will_boot(g)
+    redfishtool_ok(g, "Systems", "reset", "GracefulRestart", auth="Session")
+    g.q.wait_event("POWERDOWN", 10)
+    assert g.q.wait_event("SHUTDOWN", SOFT_OFF)["data"]["guest"] is True
+    g.q.wait_event("RESET", SOFT_OFF)
+    g.q.wait_status("running", 30)
+    wait_booted(g)
+    wait_until(lambda: g.power() == "On", 10, 0.05, "PowerState On")
+
+    drain(g.q)
+    pressed = g.q.serial_text().count(BUTTON_MSG)
+    redfishtool_ok(g, "Systems", "reset", "PushPowerButton")
+    g.q.wait_event("POWERDOWN", 10)
+    assert g.q.wait_event("SHUTDOWN", SOFT_OFF)["data"]["guest"] is True
+    g.q.wait_status("shutdown", 10)
+    assert g.q.serial_text().count(BUTTON_MSG) == pressed + 1
+    wait_until(lambda: g.power() == "Off", 10, 0.05, "PowerState Off")
+
+    drain(g.q)
+    will_boot(g)
+    redfishtool_ok(g, "Systems", "reset", "PushPowerButton", auth="Session")
+    g.q.wait_event("RESET", 5)
+    assert g.q.status() == "running"
+    assert g.power() == "On"
+    wait_booted(g)
+
+
+def test_redfishtool_reset_hard_types(b):
+    """ForceRestart, PowerCycle, ForceOff and On through redfishtool, with
+    Basic and session auth, each checked in QEMU's events and run state;
+    ForceOn, which redfishtool knows but the service does not list, is
+    refused by redfishtool itself and reaches nothing."""
+    ensure_on(b)
+    for auth in ("Basic", "Session"):
+        drain(b.q)
+        redfishtool_ok(b, "Systems", "reset", "ForceRestart", auth=auth)
+        b.q.wait_event("RESET", 5)
+        assert b.q.status() == "running"
+        drain(b.q)
+        redfishtool_ok(b, "Systems", "reset", "PowerCycle", auth=auth)
+        b.q.wait_event("STOP", 5)
+        b.q.wait_event("RESET", 5)
+        b.q.wait_event("RESUME", 5)
+        assert b.q.status() == "running"
+        assert b.power() == "On"
+        drain(b.q)
+        redfishtool_ok(b, "Systems", "reset", "ForceOff", auth=auth)
+        b.q.wait_event("STOP", 5)
+        assert b.q.status() == "paused"
+        assert b.power() == "Off"
+        drain(b.q)
+        p = redfishtool(b, "Systems", "reset", "ForceOn", auth=auth)
+        assert p.returncode != 0, p.stdout + p.stderr
+        assert "not supported by the remote service" in p.stdout + p.stderr, p.stdout + p.stderr
+        quiet, seen = no_events(b.q, wait=0.2)
+        assert quiet, f"ForceOn reached QEMU: {seen}"
+        assert b.q.status() == "paused"
+        redfishtool_ok(b, "Systems", "reset", "On", auth=auth)
+        b.q.wait_event("RESET", 5)
+        b.q.wait_event("RESUME", 5)
+        assert b.q.status() == "running"
+        assert b.power() == "On"
+
+
 @pytest.mark.parametrize("enabled,target", [("Once", "Pxe"), ("Continuous", "Hdd"),
                                             ("Once", "Cd")])
 def test_redfishtool_set_boot_override(b, enabled, target):
@@ -1603,28 +1684,41 @@ def test_sushy_power_and_boot(b, auth_kind, no_ca_bundle):
     assert session_count(b) == before
 
 
-def test_sushy_graceful_and_nmi_on_guest(g, no_ca_bundle):
+@pytest.mark.parametrize("auth_kind", ["session", "basic"])
+def test_sushy_graceful_and_nmi_on_guest(g, auth_kind, no_ca_bundle):
+    """GracefulShutdown, PushPowerButton (off: on; on: the guest shuts
+    down), GracefulRestart, Nmi and On through sushy, session and Basic
+    auth, against the tiny guest; each checked in QEMU."""
     import sushy
     ensure_on(g)
-    conn = sushy_conn(g, "session")
+    conn = sushy_conn(g, auth_kind)
     try:
         system = conn.get_system(SYSTEM)
         allowed = set(system.get_allowed_reset_system_values())
         assert {sushy.RESET_GRACEFUL_SHUTDOWN, sushy.RESET_GRACEFUL_RESTART,
-                sushy.RESET_NMI} <= allowed, allowed
+                sushy.RESET_NMI, sushy.ResetType.PUSH_POWER_BUTTON} <= allowed, allowed
         drain(g.q)
         system.reset_system(sushy.RESET_GRACEFUL_SHUTDOWN)
+        system.refresh()
+        assert system.power_state == sushy.POWER_STATE_POWERING_OFF
+        g.q.wait_event("POWERDOWN", 10)
+        assert g.q.wait_event("SHUTDOWN", SOFT_OFF)["data"]["guest"] is True
         g.q.wait_status("shutdown", SOFT_OFF)
         wait_until(lambda: (system.refresh() or system.power_state) == sushy.POWER_STATE_OFF,
                    10, 0.1, "sushy sees Off")
+        drain(g.q)
         will_boot(g)
-        system.reset_system(sushy.RESET_ON)
+        system.reset_system(sushy.ResetType.PUSH_POWER_BUTTON)
+        g.q.wait_event("RESET", 5)
         g.q.wait_status("running", 10)
+        system.refresh()
+        assert system.power_state == sushy.POWER_STATE_ON
         wait_booted(g)
         drain(g.q)
         will_boot(g)
         system.reset_system(sushy.RESET_GRACEFUL_RESTART)
         g.q.wait_event("POWERDOWN", 10)
+        assert g.q.wait_event("SHUTDOWN", SOFT_OFF)["data"]["guest"] is True
         g.q.wait_event("RESET", SOFT_OFF)
         g.q.wait_status("running", 30)
         wait_booted(g)
@@ -1633,6 +1727,22 @@ def test_sushy_graceful_and_nmi_on_guest(g, no_ca_bundle):
         wait_until(lambda: g.q.serial_text().count("NMI") > before, 10, 0.1, "NMI on console")
         system.refresh()
         assert system.power_state == sushy.POWER_STATE_ON
+        assert g.q.status() == "running"
+        drain(g.q)
+        pressed = g.q.serial_text().count(BUTTON_MSG)
+        system.reset_system(sushy.ResetType.PUSH_POWER_BUTTON)
+        g.q.wait_event("POWERDOWN", 10)
+        assert g.q.wait_event("SHUTDOWN", SOFT_OFF)["data"]["guest"] is True
+        g.q.wait_status("shutdown", 10)
+        assert g.q.serial_text().count(BUTTON_MSG) == pressed + 1
+        wait_until(lambda: (system.refresh() or system.power_state) == sushy.POWER_STATE_OFF,
+                   10, 0.1, "sushy sees Off")
+        drain(g.q)
+        will_boot(g)
+        system.reset_system(sushy.RESET_ON)
+        g.q.wait_event("RESET", 5)
+        g.q.wait_status("running", 10)
+        wait_booted(g)
     finally:
         sushy_close(conn)
 
