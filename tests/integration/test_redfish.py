@@ -468,6 +468,8 @@ def assert_error(r, status, message_id=None):
     body = r.json
     assert body is not None, f"{status} without a JSON body: {r}"
     errs = rs.validate_error(body, message_id)
+    # an error body has no @odata.type: Link names $metadata
+    errs += common_header_problems(f"{status} answer", r)
     assert not errs, f"{r}\n" + "\n".join(errs)
     return body
 
@@ -479,8 +481,9 @@ RESOURCES = [ROOT + "/", ROOT + "/Systems", SYSTEM, ROOT + "/Chassis", CHASSIS,
              ROOT + "/AccountService/Accounts", ROOT + "/AccountService/Roles"]
 
 
-def tree_uris(node):
-    """Every resource of REDFISH.md's tree on node, members included."""
+def tree_uris(node, session=None):
+    """Every resource of REDFISH.md's tree on node, members and NICs
+    included; session: the URI of a live session to include too."""
     uris = list(RESOURCES)
     for coll in (ROOT + "/Managers", ROOT + "/AccountService/Accounts",
                  ROOT + "/AccountService/Roles"):
@@ -489,7 +492,38 @@ def tree_uris(node):
     np = node.rf.doc(mgr).get("NetworkProtocol", {}).get("@odata.id")
     assert np, f"{mgr} has no NetworkProtocol link"
     uris.append(np)
+    nics = node.rf.doc(SYSTEM).get("EthernetInterfaces", {}).get("@odata.id")
+    assert nics, f"{SYSTEM} has no EthernetInterfaces link"
+    members = [m["@odata.id"] for m in node.rf.doc(nics)["Members"]]
+    assert members, f"{nics}: no NIC, but the VM has one"
+    uris += [nics] + members
+    if session:
+        uris.append(session)
     return uris
+
+
+def describedby(doc):
+    """The Link header docs/REDFISH.md promises for an answer with this
+    body: the DMTF JSON schema of its @odata.type (the versioned file for
+    versioned types), else $metadata."""
+    t = (doc or {}).get("@odata.type") if isinstance(doc, dict) else None
+    if t:
+        m = re.fullmatch(r"#([A-Za-z]+(?:\.v\d+_\d+_\d+)?)\.[A-Za-z]+", t)
+        assert m, f"odd @odata.type {t!r}"
+        return f"<https://redfish.dmtf.org/schemas/v1/{m.group(1)}.json>; rel=describedby"
+    return "</redfish/v1/$metadata>; rel=describedby"
+
+
+def common_header_problems(what, r):
+    """The headers every answer carries (docs/REDFISH.md, "Headers")."""
+    p = []
+    for name, want in (("OData-Version", "4.0"), ("Cache-Control", "no-cache"),
+                       ("X-Frame-Options", "DENY"),
+                       ("Strict-Transport-Security", "max-age=31536000"),
+                       ("Link", describedby(r.json))):
+        if r.header(name) != want:
+            p.append(f"{what}: {name} {r.header(name)!r}, wanted {want!r}")
+    return p
 
 
 def test_curl_redfish_and_root_without_credentials(b):
@@ -511,19 +545,26 @@ def test_curl_redfish_and_root_without_credentials(b):
         (r.status in (301, 308) and r.header("Location", "").endswith("/redfish/v1/")), r
 
 
-def test_curl_odata_and_metadata(b):
-    r = curl(b, ROOT + "/odata", auth=False)
-    assert r.status == 200, r
+@pytest.mark.parametrize("proto", ["http1.1", "http2"])
+def test_curl_odata_and_metadata(b, proto):
+    http2 = proto == "http2"
+    want = "2" if http2 else "1.1"
+    r = curl(b, ROOT + "/odata", auth=False, http2=http2)
+    assert r.status == 200 and r.version == want, r
     errs, urls = rs.validate_service_document(r.json)
     assert not errs, errs
+    assert not common_header_problems("odata", r), common_header_problems("odata", r)
     for name, url in urls.items():
-        rr = curl(b, url)
-        assert rr.status == 200, (name, url, rr)
-    r = curl(b, ROOT + "/$metadata", auth=False)
-    assert r.status == 200, r
+        rr = curl(b, url, http2=http2)
+        assert rr.status == 200 and rr.version == want, (name, url, rr)
+    r = curl(b, ROOT + "/$metadata", auth=False, http2=http2)
+    assert r.status == 200 and r.version == want, r
     ctype = r.header("Content-Type", "")
     assert ctype.split(";")[0].strip() == "application/xml", ctype
     assert r.header("OData-Version") == "4.0"
+    assert not common_header_problems("$metadata", r), common_header_problems("$metadata", r)
+    rh = curl(b, ROOT + "/$metadata", auth=False, http2=http2, head=True)
+    assert rh.status == 200 and rh.header("Content-Type") == r.header("Content-Type"), rh
     # every namespace of the @odata.types the tree uses is referenced
     namespaces = set()
     for uri in tree_uris(b):
@@ -552,6 +593,7 @@ def _header_problems(uri, r, want_version):
     link = r.header("Link") or ""
     if "describedby" not in link:
         p.append(f"{uri}: Link {link!r} has no rel=describedby")
+    p += common_header_problems(uri, r)
     doc = r.json
     if doc is None:
         return p + [f"{uri}: body is not JSON"]
@@ -560,12 +602,21 @@ def _header_problems(uri, r, want_version):
     return p
 
 
+@pytest.fixture
+def session_uri(b):
+    """A live admin session for the length of a test."""
+    r, token, loc = b.rf.login("admin", PASSWORD)
+    assert r.status == 201, r
+    yield loc
+    b.rf.delete(loc)
+
+
 @pytest.mark.parametrize("proto", ["http1.1", "http2"])
-def test_curl_tree(b, proto):
+def test_curl_tree(b, proto, session_uri):
     http2 = proto == "http2"
     want = "2" if http2 else "1.1"
     problems = []
-    for uri in tree_uris(b):
+    for uri in tree_uris(b, session_uri):
         r = curl(b, uri, http2=http2)
         problems += _header_problems(uri, r, want)
         # the same without the trailing slash, or with one (MAAS retries so)
@@ -579,6 +630,10 @@ def test_curl_tree(b, proto):
         rh = curl(b, uri, http2=http2, head=True)
         if rh.status != 200 or rh.header("OData-Version") != "4.0":
             problems.append(f"HEAD {uri}: {rh} {rh.headers}")
+        for name in ("Cache-Control", "Link", "Content-Type", "Allow", "ETag"):
+            if rh.header(name) != r.header(name):
+                problems.append(f"HEAD {uri}: {name} {rh.header(name)!r}, "
+                                f"GET said {r.header(name)!r}")
     assert not problems, "\n".join(problems)
 
 
@@ -606,6 +661,7 @@ def test_curl_401(b):
                 problems.append(f"{what} {uri}: WWW-Authenticate {r.header('WWW-Authenticate')!r}")
             errs = rs.validate_error(r.json, "NoValidSession") if r.json else ["no JSON body"]
             problems += [f"{what} {uri}: {e}" for e in errs]
+            problems += common_header_problems(f"{what} {uri}", r)
         # the wrong passwords above must not lock 127.0.13.201 out: keep
         # their number under the limit by succeeding once per URI
         r = curl(b, uri, source=SRC_BADAUTH)
@@ -674,6 +730,78 @@ def test_curl_405_with_allow(b):
     assert b.q.status() == "running"
 
 
+@pytest.mark.parametrize("proto", ["http1.1", "http2"])
+def test_curl_unknown_method(b, proto):
+    """A method HTTP does not define: 405 OperationNotAllowed with Allow
+    (the methods the URI has), on a known URI; credentials are checked
+    first, and an unknown URI is still a 404."""
+    http2 = proto == "http2"
+    drain(b.q)
+    boot_before = boot(b)
+    for uri, allow in ((SYSTEM, {"GET", "HEAD", "PATCH"}), (SYS_RESET, {"POST"}),
+                       (ROOT + "/", {"GET", "HEAD"}), (SESSIONS, {"GET", "HEAD", "POST"})):
+        r = curl(b, uri, method="BREW", http2=http2)
+        assert r.version == ("2" if http2 else "1.1"), r
+        assert_error(r, 405, "OperationNotAllowed")
+        got = {m.strip() for m in (r.header("Allow") or "").split(",") if m.strip()}
+        assert got == allow, (uri, r.header("Allow"))
+    r = curl(b, SYSTEM, method="BREW", http2=http2, auth=False)
+    assert_error(r, 401, "NoValidSession")
+    r = curl(b, ROOT + "/Teapot", method="BREW", http2=http2)
+    assert_error(r, 404, "ResourceNotFound")
+    quiet, seen = no_events(b.q, wait=0.2)
+    assert quiet, seen
+    assert b.q.status() == "running"
+    assert boot(b) == boot_before
+
+
+@pytest.mark.parametrize("proto", ["http1.1", "http2"])
+def test_curl_403_409_412_change_nothing(b, proto):
+    """Refusals through curl: a ReadOnly user acting (403), an Nmi while
+    off (409), a PATCH with a stale If-Match (412).  Each has its
+    MessageId, and QEMU neither hears of it nor changes."""
+    http2 = proto == "http2"
+    ensure_on(b)
+    clear_boot(b)
+    before = boot(b)
+    drain(b.q)
+    view = dict(user=VIEW_USER, password=VIEW_PW, http2=http2)
+    patch = json.dumps({"Boot": {"BootSourceOverrideTarget": "Cd",
+                                 "BootSourceOverrideEnabled": "Continuous"}})
+    for target, data in ((SYS_RESET, '{"ResetType": "ForceOff"}'),
+                         (SYS_RESET, '{"ResetType": "Nmi"}'),
+                         (CHASSIS_RESET, '{"ResetType": "ForceOff"}')):
+        assert_error(curl(b, target, method="POST", data=data, **view), 403,
+                     "InsufficientPrivilege")
+    assert_error(curl(b, SYSTEM, method="PATCH", data=patch, **view), 403,
+                 "InsufficientPrivilege")
+    quiet, seen = no_events(b.q, wait=0.2)
+    assert quiet, f"a ReadOnly user reached QEMU: {seen}"
+    assert b.q.status() == "running"
+
+    etag = curl(b, SYSTEM, http2=http2).header("ETag")
+    assert etag and etag != 'W/"0000000000000000"', etag
+    for stale in ('W/"0000000000000000"', '"something-else"'):
+        r = curl(b, SYSTEM, method="PATCH", data=patch, http2=http2,
+                 headers=[f"If-Match: {stale}"])
+        assert_error(r, 412, "PreconditionFailed")
+    assert curl(b, SYSTEM, http2=http2).header("ETag") == etag
+    assert boot(b) == before
+    assert bootindexes(b.q) == ORIG_BOOT
+
+    assert ok(reset(b, "ForceOff"))
+    assert b.q.status() == "paused"
+    drain(b.q)
+    for rt in ("Nmi", "GracefulShutdown", "ForceRestart"):
+        r = curl(b, SYS_RESET, method="POST", data=json.dumps({"ResetType": rt}), http2=http2)
+        assert_error(r, 409, "ResourceInStandby")
+    quiet, seen = no_events(b.q, wait=0.2)
+    assert quiet, f"refused actions reached QEMU: {seen}"
+    assert b.q.status() == "paused"
+    assert b.power() == "Off"
+    ensure_on(b)
+
+
 def test_curl_patch_errors_change_nothing(b):
     clear_boot(b)
     before = boot(b)
@@ -712,6 +840,7 @@ def test_curl_patch_errors_change_nothing(b):
             continue
         errs = rs.validate_error(r.json, mid) if r.json else ["no JSON body"]
         problems += [f"PATCH {data}: {e}" for e in errs]
+        problems += common_header_problems(f"PATCH {data}", r)
     after = boot(b)
     assert after == before, f"Boot changed by refused PATCHes: {before} -> {after}"
     assert bootindexes(b.q) == ORIG_BOOT
@@ -778,6 +907,7 @@ def test_curl_reset_parameter_errors(b):
             continue
         errs = rs.validate_error(r.json, mid) if r.json else ["no JSON body"]
         problems += [f"{target} {data}: {e}" for e in errs]
+        problems += common_header_problems(f"{target} {data}", r)
     quiet, seen = no_events(b.q)
     assert quiet, f"refused resets reached QEMU: {seen}"
     assert b.q.status() == "running"
@@ -1269,7 +1399,11 @@ def test_session_login_refused(b):
 
 
 def test_session_count_bounded(b, nodes):
+    """docs/REDFISH.md: at most 64 sessions; one more is 503
+    SessionLimitExceeded (over HTTP/1.1 and HTTP/2) and nobody is pushed
+    out; Basic still works with the table full."""
     created, refused = [], None
+    existing = b.rf.doc(SESSIONS)["Members@odata.count"]
     try:
         for i in range(100):
             r, token, loc = b.rf.login("admin", PASSWORD)
@@ -1282,23 +1416,35 @@ def test_session_count_bounded(b, nodes):
         assert count == len(coll["Members"])
         print(f"created {len(created)} sessions, collection holds {count}, "
               f"refused: {refused}")
-        if refused is not None:
-            # docs/REDFISH.md: at most 64, then 503 SessionLimitExceeded
-            assert_error(refused, 503, "SessionLimitExceeded")
-            assert count == 64, count
-            assert len(created) >= 8
-            # Basic needs no session: it still works with the table full
-            assert b.rf.get(SYSTEM).status == 200
-        else:
-            # the oldest were dropped: the first token is dead, the last works
-            assert count < 100
-            assert b.rf.but(token=created[0][0]).get(SYSTEM).status == 401
-            assert b.rf.but(token=created[-1][0]).get(SYSTEM).status == 200
+        assert refused is not None, f"{len(created)} sessions and no refusal"
+        assert_error(refused, 503, "SessionLimitExceeded")
+        assert refused.header("X-Auth-Token") is None and refused.header("Location") is None
+        assert count == 64, count
+        assert len(created) == 64 - existing, (len(created), existing)
+        # curl, HTTP/2 and HTTP/1.1: the same answer
+        for http2 in (True, False):
+            r = curl(b, SESSIONS, method="POST", auth=False, http2=http2,
+                     data=json.dumps({"UserName": "admin", "Password": PASSWORD}))
+            assert r.version == ("2" if http2 else "1.1"), r
+            assert_error(r, 503, "SessionLimitExceeded")
+            assert r.header("X-Auth-Token") is None, r.headers
+        # nobody was pushed out: the oldest and the newest still work
+        assert b.rf.but(token=created[0][0]).get(SYSTEM).status == 200
+        assert b.rf.but(token=created[-1][0]).get(SYSTEM).status == 200
+        assert b.rf.doc(SESSIONS)["Members@odata.count"] == 64
+        # Basic needs no session: it still works with the table full
+        assert b.rf.get(SYSTEM).status == 200
+        # one logout makes room for one login
+        assert b.rf.delete(created.pop()[1]).status in (200, 204)
+        r, token, loc = b.rf.login("admin", PASSWORD)
+        assert r.status == 201, r
+        created.append((token, loc))
     finally:
         for token, loc in created:
             b.rf.delete(loc)
     assert b.pid() == nodes["pids"]["B"]
     assert b.rf.get(SYSTEM).status == 200
+    assert b.rf.doc(SESSIONS)["Members@odata.count"] == existing
 
 
 def test_readonly_user_can_read_but_not_act(b):
