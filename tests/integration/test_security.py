@@ -1,6 +1,8 @@
 """Security proof: secrets never logged, secret files 0600, TLS 1.2+ with
-strong ciphers only, a node's sessions are worthless on another node, and
-the worker holds no writable file.
+strong ciphers only, the generated certificate as served (SAN, key, validity,
+the same one after a worker crash and a supervisor restart), a node's
+sessions are worthless on another node, and the worker holds no writable
+file.
 
 Covered elsewhere (docs/RELIABILITY.md lists them all): seccomp allow-list
 and its self-test, no capabilities, uid/gid, no_new_privs
@@ -17,10 +19,15 @@ BMC addresses of this file: 127.0.14.0/24.
 """
 
 import base64
+import datetime
+import hashlib
 import http.client
+import ipaddress
 import json
 import os
 import re
+import signal
+import socket
 import ssl
 import stat
 import subprocess
@@ -33,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster import Supervisor  # noqa: E402
 from ipmiraw import APP, RawClient, Session, V15Session  # noqa: E402
 from test_hostile import FakeAnnounce, fake_node  # noqa: E402
-from vbmctest import Journal, Qemu  # noqa: E402
+from vbmctest import Journal, Qemu, wait_until  # noqa: E402
 
 NET = "127.0.14.0/24"
 ADDR = {"sa": "127.0.14.10", "sb": "127.0.14.11"}
@@ -266,6 +273,122 @@ def test_tls12_weak_ciphers_refused(nodes):
     for weak in ("RC4", "3DES", "DES-CBC", "NULL", "EXPORT", "MD5", "ADH", "AECDH", "PSK",
                  "SRP", "CBC", "SHA:"):
         assert not any(weak in c for c in accepted), (weak, accepted)
+
+
+# ------------------------------------------ the generated certificate
+
+CERT_NODE, CERT_ADDR = "scert", "127.0.14.30"
+# supervisor/tls.c, docs/REDFISH.md "TLS": valid 825 days from an hour ago
+CERT_VALID = datetime.timedelta(days=825, hours=1)
+
+
+@pytest.fixture(scope="module")
+def cert_node(tmp_path_factory):
+    """A supervisor of its own with one guest-less node, so that its worker
+    and the supervisor itself can be killed and restarted without
+    disturbing the other tests' nodes."""
+    tmp = tmp_path_factory.mktemp("cert")
+    q = Qemu(CERT_NODE, tmp / "q")
+    ann = FakeAnnounce(tmp / "cert.ann")
+    sup = None
+    try:
+        (tmp / "sup").mkdir()
+        sup = Supervisor({CERT_NODE: fake_node(q, ann.path)}, networks=(NET,),
+                         workdir=tmp / "sup", password=ADMIN_PW)
+        ann.send(CERT_ADDR + "\n")
+        sup.wait_node(CERT_NODE, address=CERT_ADDR, state="serving")
+        yield sup
+    finally:
+        if sup is not None:
+            sup.stop()
+        ann.close()
+        q.stop()
+
+
+def served_cert(addr, port, timeout=15):
+    """The DER certificate a TLS handshake with addr:port presents
+    (retried while the port is not listening yet)."""
+    def get():
+        try:
+            with socket.create_connection((addr, port), timeout=5) as raw:
+                with _TLS.wrap_socket(raw, server_hostname=addr) as s:
+                    return s.getpeercert(binary_form=True)
+        except OSError:
+            return None
+    return wait_until(get, timeout, 0.1, f"a TLS handshake with {addr}:{port}")
+
+
+def test_generated_certificate_served_and_kept(cert_node):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    sup = cert_node
+    der = served_cert(CERT_ADDR, sup.redfish_port)
+    cert = x509.load_der_x509_certificate(der)
+    fp = hashlib.sha256(der).hexdigest()
+    print(f"served certificate sha256 {fp}, serial {cert.serial_number:x}")
+
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address(CERT_ADDR)], san
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        assert key.curve.name == "secp256r1", key.curve.name
+    else:
+        assert isinstance(key, rsa.RSAPublicKey) and key.key_size == 2048, key
+    now = datetime.datetime.utcnow()
+    assert cert.not_valid_before <= now < cert.not_valid_after, \
+        (cert.not_valid_before, now, cert.not_valid_after)
+    assert cert.not_valid_after - cert.not_valid_before == CERT_VALID, \
+        (cert.not_valid_before, cert.not_valid_after)
+    # made minutes ago (backdated an hour), not reused from somewhere else
+    assert now - cert.not_valid_before < datetime.timedelta(hours=1, minutes=10)
+    # a random serial of 16 bytes, positive
+    assert cert.serial_number > 0 and cert.serial_number.bit_length() > 120, \
+        hex(cert.serial_number)
+    # a server leaf, self-signed with its own key
+    bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert bc.ca is False
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in eku
+    assert cert.issuer == cert.subject
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        key.verify(cert.signature, cert.tbs_certificate_bytes,
+                   ec.ECDSA(cert.signature_hash_algorithm))
+
+    # what is served is what the supervisor keeps, 0600, with its key
+    tls_dir = sup.dir / "state" / "tls"
+    crt_file, key_file = tls_dir / f"{CERT_NODE}.crt", tls_dir / f"{CERT_NODE}.key"
+    for f in (crt_file, key_file):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, (f, oct(f.stat().st_mode))
+    stored = x509.load_pem_x509_certificate(crt_file.read_bytes())
+    assert stored.public_bytes(serialization.Encoding.DER) == der
+    priv = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    pub = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert priv.public_key().public_bytes(serialization.Encoding.DER, pub) == \
+        key.public_bytes(serialization.Encoding.DER, pub)
+    mtime = crt_file.stat().st_mtime_ns
+
+    # 1. the worker killed: the new one serves the same certificate
+    old = sup.node(CERT_NODE)
+    os.kill(old["pid"], signal.SIGKILL)
+    wait_until(lambda: (lambda n: n["pid"] not in (0, old["pid"]) and
+                        n["state"] == "serving")(sup.node(CERT_NODE)),
+               15, 0.05, "a new worker serving")
+    der2 = served_cert(CERT_ADDR, sup.redfish_port)
+    assert hashlib.sha256(der2).hexdigest() == fp, "another certificate after kill -9"
+
+    # 2. the supervisor restarted: read back from the state directory
+    before = sup.node(CERT_NODE)["pid"]
+    assert sup.stop() == 0
+    sup.start()
+    wait_until(lambda: (lambda n: n["pid"] not in (0, before) and n["state"] == "serving"
+                        and n["address"] == CERT_ADDR)(sup.node(CERT_NODE)),
+               30, 0.1, "serving again after the supervisor restart")
+    der3 = served_cert(CERT_ADDR, sup.redfish_port)
+    assert hashlib.sha256(der3).hexdigest() == fp, "another certificate after a restart"
+    assert crt_file.stat().st_mtime_ns == mtime, "the certificate file was rewritten"
 
 
 # ------------------------------------------------------------ isolation
