@@ -92,15 +92,34 @@ def bmc(tmp_path_factory):
         b.close()
 
 
+# QMP events of anything that changes the VM's power or run state
+POWER_EVENTS = {"RESET", "STOP", "RESUME", "SHUTDOWN", "POWERDOWN", "SUSPEND",
+                "SUSPEND_DISK", "WAKEUP", "GUEST_PANICKED"}
+
+
+def clear_power_events(bmc):
+    """Forget the VM's events so far (the test's own QMP connection)."""
+    bmc.qemu.client.clear_events()
+
+
+def power_events(bmc, wait=0.0):
+    """The power and run-state events QEMU sent since clear_power_events()."""
+    bmc.qemu.client.poll_events(wait)
+    return [e for e in bmc.qemu.events if e.get("event") in POWER_EVENTS]
+
+
 @pytest.fixture
 def node(bmc):
-    """Per test: the VM runs before and after, the worker keeps its pid
-    (no crash, no restart), and it still answers."""
+    """Per test: the VM runs before and after, no QMP power event arrives
+    during the test (QEMU sends every event to every monitor, so the test's
+    own QMP connection sees what the worker's causes), the worker keeps its
+    pid (no crash, no restart), and it still answers."""
     if bmc.vm() != "running":
         bmc.qemu.qmp("cont")
         bmc.qemu.wait_status("running")
     pid = bmc.pid()
     assert pid
+    clear_power_events(bmc)
     yield bmc
     assert bmc.pid() == pid, "the worker was restarted"
     assert bmc.sup.node(NODE)["state"] == "serving"
@@ -108,6 +127,8 @@ def node(bmc):
         r = raw.auth_caps()
         assert r is not None and r[0] == 0
     assert bmc.vm() == "running"
+    # query-status's reply came after every event QEMU sent before it
+    assert power_events(bmc) == [], "a hostile client changed the VM's power"
 
 
 def assert_quiet(raw, timeout=1.0):
@@ -294,9 +315,12 @@ def test_replay(node, suite):
         m = s.unwrap(r)
         assert m is not None and ipmiraw.parse_resp(m)[3] == 0
         q.wait_status("paused")
+        # the one legitimate action, as the event check sees it
+        assert [e["event"] for e in power_events(node)] == ["STOP"]
         q.qmp("cont")
         q.wait_status("running")
         node.sup.wait_node(NODE, power="on")
+        clear_power_events(node)  # from here on only replays: the fixture checks
         for _ in range(3):
             raw.send(off)
             time.sleep(0.2)
@@ -366,19 +390,37 @@ def test_close_other_session(node):
 # -- floods and garbage -----------------------------------------------------------
 
 def test_session_flood(node):
-    """33 logged-in sessions, never closed (the table holds 32): a normal
-    login still succeeds, and so do the newest floods."""
+    """32 logged-in sessions fill the table (Get Session Info: 32 of 32
+    active); a 33rd login evicts the idlest, the flood's first, whose
+    packets then go unanswered while every other one still answers
+    (docs/IPMI.md).  A legitimate client still gets in, evicting the next
+    idlest; 40 half-open sessions (no credentials needed) are reclaimed
+    among themselves and evict no logged-in one."""
     with node.raw() as raw:
-        flood = [node.session(raw, suite=3 if i % 2 else 17).login() for i in range(33)]
+        flood = []
+        for i in range(33):
+            if i == 32:
+                cc, info = flood[-1].request_ok(APP, 0x3D, b"\x00")  # Get Session Info
+                assert (info[1], info[2]) == (32, 32), info.hex()  # max, active
+            flood.append(node.session(raw, suite=3 if i % 2 else 17).login())
+            time.sleep(0.005)  # the worker's clock is in ms: distinct idle times
+
+        def answers(s):
+            r = s.request(CHASSIS, 0x01, timeout=0.3)
+            time.sleep(0.005)
+            return r is not None and r[0] == 0
+        assert not answers(flood[0]), "the idlest session was not the one evicted"
+        assert all(answers(s) for s in flood[1:]), "a session other than the idlest went"
+        # now flood[1] is the idlest
         node.serving()
         r = node.ipmitool("chassis", "power", "status", iface="lan")
         assert r.returncode == 0, r
-        assert flood[-1].request(CHASSIS, 0x01)[0] == 0
-        # and half-open sessions (no credentials needed) do not lock anyone out
+        assert not answers(flood[1]), "ipmitool's session did not evict the idlest"
+        assert all(answers(s) for s in flood[2:])
         for i in range(40):
             Session(raw, "admin", "x", 3).open()
         node.serving()
-        assert flood[-1].request(CHASSIS, 0x01)[0] == 0
+        assert all(answers(s) for s in flood[2:]), "a half-open session evicted an active one"
         for s in flood:  # the evicted ones do not answer
             s.request(APP, 0x3C, struct.pack("<I", s.sid_bmc), timeout=0.2)
 
