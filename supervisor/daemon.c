@@ -295,6 +295,7 @@ static int prepare_dirs(struct sup *s)
 
 static void close_walk(uv_handle_t *h, void *arg)
 {
+	(void)arg;
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
 }

@@ -262,6 +262,8 @@ static void read_frames(struct worker *w)
 
 static void on_chan(uv_poll_t *h, int status, int events)
 {
+	(void)status;
+	(void)events;
 	read_frames(h->data);
 }
 
