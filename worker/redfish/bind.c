@@ -29,6 +29,7 @@ static int op_qmp(void *arg, const char *cmd, json_t *args, qmp_reply_cb cb, voi
 
 static void op_log(void *arg, int prio, const char *text)
 {
+	(void)arg;
 	log_msg(prio, "%s", text);
 }
 
