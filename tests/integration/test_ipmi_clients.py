@@ -5,11 +5,17 @@ socket: run state, events, bootindex properties, SeaBIOS's debug console).
 
     tests/run-in-journal-ns.sh /usr/bin/python3 -m pytest -v tests/integration/test_ipmi_clients.py
 
-One supervisor serves three nodes for the whole module:
+One supervisor serves four nodes for the whole module:
 
-  ipc-pwr    guest-less QEMU: power control and the informational commands
+  ipc-pwr    guest-less QEMU: power control (every client x every action)
+             and the informational commands; SeaBIOS's debug console in a
+             file shows its NMI handler running (diag)
   ipc-boot   guest-less QEMU with a NIC, a disk and a CD drive, and SeaBIOS's
              debug console in a file: boot device overrides
+  ipc-cfg    guest-less QEMU whose own order boots the CD first, with two
+             NICs of which the config's `boot-devices` names the second as
+             "pxe": overrides proven by the firmware against a non-disk
+             default and the per-node device mapping
   ipc-guest  the tiny test guest: soft power off (ACPI) and diag (NMI)
 
 The guest-less nodes get their address from a fake announce socket (the
@@ -44,6 +50,7 @@ pytestmark = [
 ADDR_PWR = "127.0.10.220"
 ADDR_BOOT = "127.0.10.221"
 ADDR_GUEST = "127.0.10.222"
+ADDR_CFG = "127.0.10.223"
 
 GUEST_BOOT_TIMEOUT = 90  # ~4 s under TCG when idle; CI machines are not idle
 
@@ -59,6 +66,9 @@ BOOT_ORIG = {"net0": 2, "disk0": 1, "cd0": -1}
 # "prelaunch".  Both are off: nothing runs until the next power-on.
 OFF_STATES = ("paused", "prelaunch")
 
+# a readonly (IPMI User level) account besides admin
+VIEW_USER = ("view", "view-pw-123")
+
 
 
 def boots_first(bootindex, dev):
@@ -67,14 +77,58 @@ def boots_first(bootindex, dev):
     used = [v for v in bootindex.values() if v >= 0]
     return bootindex[dev] >= 0 and bootindex[dev] == min(used)
 
+
+def debug_console(seabios_log):
+    """SeaBIOS's debug output (port 0x402) into a file."""
+    return ["-chardev", f"file,id=dbg,path={seabios_log}",
+            "-device", "isa-debugcon,iobase=0x402,chardev=dbg"]
+
+
+# Boot devices of ipc-cfg: its own order is CD (empty: SeaBIOS fails it and
+# goes on), net0, net1, disk.  The config maps "pxe" to net1 only, so net0
+# is just another device; the disk is found by type.  Fixed PCI slots give
+# fixed firmware paths (SeaBIOS's "boot order:" list).
+BOOT_CFG_ORIG = {"cd0": 1, "net0": 2, "net1": 3, "disk0": 4}
+BOOT_CFG_CONFIG = "{pxe: [net1]}"
+FW_NET0 = "/pci@i0cf8/ethernet@10/ethernet-phy@0"
+FW_NET1 = "/pci@i0cf8/ethernet@11/ethernet-phy@0"
+FW_DISK0 = "/pci@i0cf8/scsi@12/disk@0,0"
+
+
+def cfg_devices(seabios_log):
+    return ["-netdev", "user,id=u0,restrict=on",
+            "-device", "virtio-net-pci,netdev=u0,id=net0,romfile=,addr=0x10,bootindex=2",
+            "-netdev", "user,id=u1,restrict=on",
+            "-device", "virtio-net-pci,netdev=u1,id=net1,romfile=,addr=0x11,bootindex=3",
+            "-blockdev", "driver=null-co,node-name=d0",
+            "-device", "virtio-blk-pci,drive=d0,id=disk0,addr=0x12,bootindex=4",
+            "-device", "ide-cd,id=cd0,bootindex=1",
+            *debug_console(seabios_log)]
+
+
+class BootConfigSupervisor(Supervisor):
+    """cluster.Supervisor with per-node `boot-devices` in its config
+    ({node name: flow mapping as YAML text})."""
+
+    def __init__(self, nodes, boot_devices, **kw):
+        self.boot_devices = dict(boot_devices)
+        super().__init__(nodes, **kw)
+
+    def write_config(self, nodes=None):
+        super().write_config(nodes)
+        lines = self.config.read_text().splitlines()
+        for name, spec in self.boot_devices.items():
+            lines.insert(lines.index(f"  - name: {name}") + 1, f"    boot-devices: {spec}")
+        self.config.write_text("\n".join(lines) + "\n")
+
+
 def boot_devices(seabios_log):
     return ["-netdev", "user,id=u0,restrict=on",
             "-device", "virtio-net-pci,netdev=u0,id=net0,romfile=,bootindex=2",
             "-blockdev", "driver=null-co,node-name=d0",
             "-device", "virtio-blk-pci,drive=d0,id=disk0,bootindex=1",
             "-device", "ide-cd,id=cd0",
-            "-chardev", f"file,id=dbg,path={seabios_log}",
-            "-device", "isa-debugcon,iobase=0x402,chardev=dbg"]
+            *debug_console(seabios_log)]
 
 
 def run(argv, timeout=60, env=None):
@@ -91,17 +145,19 @@ def run(argv, timeout=60, env=None):
 class Node:
     """One BMC as the clients see it, with its QEMU."""
 
-    def __init__(self, name, addr, q, sup, seabios_log=None):
+    def __init__(self, name, addr, q, sup, seabios_log=None, boot_orig=BOOT_ORIG):
         self.name = name
         self.addr = addr
         self.q = q
         self.sup = sup
         self.seabios_log = seabios_log
+        self.boot_orig = boot_orig
 
     # -- clients ---------------------------------------------------------
-    def ipmitool(self, *args, iface="lanplus", opts=(), timeout=60):
+    def ipmitool(self, *args, iface="lanplus", opts=(), timeout=60, user=("admin", None)):
+        name, password = user
         return run(["ipmitool", "-I", iface, "-H", self.addr, "-p", self.sup.ipmi_port,
-                    "-U", "admin", "-P", self.sup.password, *opts, *args], timeout)
+                    "-U", name, "-P", password or self.sup.password, *opts, *args], timeout)
 
     def freeipmi(self, tool, *args, timeout=60):
         return run([tool, "-h", f"{self.addr}:{self.sup.ipmi_port}", "-u", "admin",
@@ -109,6 +165,16 @@ class Node:
 
     def pyghmi(self):
         from pyghmi.ipmi import command
+        from pyghmi.ipmi.private.session import Session
+        # pyghmi 1.5 files a session in Session.initting_sessions under the
+        # str user and password while it logs in, and removes it under the
+        # bytes ones: the entry stays, and the next Command for this BMC in
+        # this process gets that session back even after it logged out
+        # ("Session no longer connected").  Drop such a leftover.
+        key = (self.addr, "admin", self.sup.password, self.sup.ipmi_port, None)
+        stale = Session.initting_sessions.get(key)
+        if stale is not None and not (stale.logged or stale.logging):
+            del Session.initting_sessions[key]
         return command.Command(bmc=self.addr, userid="admin", password=self.sup.password,
                                port=self.sup.ipmi_port)
 
@@ -119,7 +185,7 @@ class Node:
     def bootindex(self):
         return {dev: self.q.qmp("qom-get", path=f"/machine/peripheral/{dev}",
                                 property="bootindex")
-                for dev in BOOT_ORIG}
+                for dev in self.boot_orig}
 
     def wait_bootindex(self, pred, what, timeout=10):
         """The worker applies boot orders over its own QMP connection after
@@ -156,6 +222,36 @@ class Node:
             self.q.wait_status("running", 20)
         self.sup.wait_node(self.name, power="on")
 
+    def ensure_off(self):
+        if self.status() not in OFF_STATES:
+            r = self.ipmitool("chassis", "power", "off")
+            assert r.returncode == 0, r.out
+            self.wait_off()
+        self.sup.wait_node(self.name, power="off")
+
+    def host_resets(self):
+        """The RESET events QMP system_reset caused (not SeaBIOS's own)."""
+        return [e for e in self.q.events
+                if e["event"] == "RESET" and not e["data"].get("guest")]
+
+    def power_events(self, settle=0.0):
+        """STOP/RESUME/host RESET/SHUTDOWN/POWERDOWN seen since clear_events()."""
+        self.q.client.poll_events(settle)
+        return [e["event"] for e in self.q.events
+                if e["event"] in ("STOP", "RESUME", "RESET", "SHUTDOWN", "POWERDOWN")
+                and not (e["event"] == "RESET" and e["data"].get("guest"))]
+
+    def expect_power_events(self, want, timeout=20):
+        """Exactly `want`, in that order, and nothing more for 0.3 s."""
+        try:
+            wait_until(lambda: len(self.power_events(0.05)) >= len(want), timeout, 0,
+                       f"QMP events {want}")
+        except TimeoutError:
+            raise AssertionError(f"{self.name}: QMP events {self.power_events()}, "
+                                 f"wanted {want}") from None
+        got = self.power_events(0.3)
+        assert got == want, (got, self.q.events)
+
     # -- SeaBIOS debug console ---------------------------------------------
     def firmware_log(self):
         try:
@@ -187,6 +283,20 @@ class Node:
                                  + self.firmware_log()[mark:][-3000:]) from None
         return found[0]
 
+    def wait_firmware_idle(self, mark=0, timeout=30):
+        """SeaBIOS, (re)started after `mark`, found nothing to boot and idles
+        with its own interrupt table in place; returns a new mark."""
+        def idle():
+            text = self.firmware_log()[mark:]
+            banner = text.rfind("SeaBIOS (version")
+            return banner >= 0 and "No bootable device." in text[banner:]
+        try:
+            wait_until(idle, timeout, 0.05, "SeaBIOS idle")
+        except TimeoutError:
+            raise AssertionError("SeaBIOS did not (re)start and idle: "
+                                 + self.firmware_log()[mark:][-3000:]) from None
+        return self.firmware_mark()
+
     def firmware_bootorder(self, mark):
         """The "boot order:" list (fw_cfg bootorder) that the first boot after
         `mark` printed; call after wait_firmware_boot(mark)."""
@@ -204,29 +314,35 @@ def env(tmp_path_factory):
     qemus, anns, sup = {}, {}, None
     try:
         seabios_log = base / "seabios.log"
-        qemus["ipc-pwr"] = Qemu("ipc-pwr", base)
+        pwr_log, cfg_log = base / "seabios-pwr.log", base / "seabios-cfg.log"
+        qemus["ipc-pwr"] = Qemu("ipc-pwr", base, extra_args=debug_console(pwr_log))
         qemus["ipc-boot"] = Qemu("ipc-boot", base, extra_args=boot_devices(seabios_log))
+        qemus["ipc-cfg"] = Qemu("ipc-cfg", base, extra_args=cfg_devices(cfg_log))
         qemus["ipc-guest"] = Qemu("ipc-guest", base, guest=True, guest_dir=guest_dir,
                                   vbmc_ip=ADDR_GUEST)
         nodes = {"ipc-guest": qemus["ipc-guest"]}
-        for name in ("ipc-pwr", "ipc-boot"):
+        for name in ("ipc-pwr", "ipc-boot", "ipc-cfg"):
             anns[name] = FakeAnnounce(base / f"{name}.ann")
             nodes[name] = types.SimpleNamespace(vbmc_qmp_path=qemus[name].vbmc_qmp_path,
                                                 announce_path=Path(anns[name].path))
         (base / "sup").mkdir()
-        sup = Supervisor(nodes, workdir=base / "sup")
+        sup = BootConfigSupervisor(nodes, {"ipc-cfg": BOOT_CFG_CONFIG}, workdir=base / "sup",
+                                   users=[VIEW_USER + ("readonly",)])
         anns["ipc-pwr"].send(ADDR_PWR + "\n")
         anns["ipc-boot"].send(ADDR_BOOT + "\n")
+        anns["ipc-cfg"].send(ADDR_CFG + "\n")
         sup.wait_node("ipc-pwr", address=ADDR_PWR, state="serving", power="on")
         sup.wait_node("ipc-boot", address=ADDR_BOOT, state="serving", power="on")
+        sup.wait_node("ipc-cfg", address=ADDR_CFG, state="serving", power="on")
         # The guest announces once its init runs acpid (the power button
         # works from then on): serving on its address means booted.
         sup.wait_node("ipc-guest", timeout=GUEST_BOOT_TIMEOUT, address=ADDR_GUEST,
                       state="serving", power="on")
         yield types.SimpleNamespace(
             sup=sup,
-            pwr=Node("ipc-pwr", ADDR_PWR, qemus["ipc-pwr"], sup),
+            pwr=Node("ipc-pwr", ADDR_PWR, qemus["ipc-pwr"], sup, pwr_log),
             boot=Node("ipc-boot", ADDR_BOOT, qemus["ipc-boot"], sup, seabios_log),
+            cfg=Node("ipc-cfg", ADDR_CFG, qemus["ipc-cfg"], sup, cfg_log, BOOT_CFG_ORIG),
             guest=Node("ipc-guest", ADDR_GUEST, qemus["ipc-guest"], sup))
     finally:
         if sup is not None:
@@ -251,6 +367,17 @@ def boot(env):
     r = n.ipmitool("chassis", "bootdev", "none")
     assert r.returncode == 0 and "Set Boot Device to none" in r.stdout, r.out
     n.wait_bootindex(lambda b: b == BOOT_ORIG, f"original order {BOOT_ORIG}")
+    return n
+
+
+@pytest.fixture
+def cfg(env):
+    """ipc-cfg, on, with no override in force and its own order."""
+    n = env.cfg
+    n.ensure_on()
+    r = n.ipmitool("chassis", "bootdev", "none")
+    assert r.returncode == 0 and "Set Boot Device to none" in r.stdout, r.out
+    n.wait_bootindex(lambda b: b == BOOT_CFG_ORIG, f"original order {BOOT_CFG_ORIG}")
     return n
 
 
@@ -304,6 +431,62 @@ def test_cipher_suite_0_refused(pwr):
     assert r.returncode != 0
     assert "no matching cipher suite" in r.out, r.out
     assert pwr.status() == "running"
+
+
+
+def session_blocks(out):
+    """ipmitool's `session info` output: one dict per session it printed."""
+    return [dict((k.strip(), v.strip()) for k, _, v in
+                 (line.partition(":") for line in chunk.splitlines() if ":" in line))
+            for chunk in re.split(r"\n\s*\n", out.strip()) if chunk.strip()]
+
+
+# users in the config's order: admin is IPMI user 2, view user 3 (user 1
+# is the spec's anonymous user, which vbmc does not have)
+@pytest.mark.parametrize("iface,opts,user,uid,level,kind", [
+    ("lanplus", ["-C", "17"], ("admin", None), "2", "ADMINISTRATOR", "IPMIv2/RMCP+"),
+    ("lanplus", ["-C", "3", "-L", "OPERATOR"], ("admin", None), "2", "OPERATOR",
+     "IPMIv2/RMCP+"),
+    ("lan", [], ("admin", None), "2", "ADMINISTRATOR", "IPMIv1.5"),
+    ("lanplus", ["-L", "USER"], VIEW_USER, "3", "USER", "IPMIv2/RMCP+"),
+], ids=["lanplus-admin", "lanplus-operator", "lan-admin", "lanplus-view"])
+def test_session_info_active(pwr, iface, opts, user, uid, level, kind):
+    """Get Session Info (index 0: the caller's own session) as ipmitool
+    shows it: who, at which privilege (the session's, not the user's
+    maximum), which protocol, channel and peer."""
+    r = pwr.ipmitool("session", "info", "active", iface=iface, opts=opts, user=user)
+    assert r.returncode == 0 and not r.stderr.strip(), r.out
+    (b,) = session_blocks(r.stdout)
+    assert int(b["session handle"]) > 0, b
+    assert b["slot count"] == "32", b  # ipmi.max-sessions
+    assert int(b["active sessions"]) >= 1, b
+    assert (b["user id"], b["privilege level"], b["session type"]) == (uid, level, kind), b
+    assert b["channel number"] == "0x01", b
+    assert b["console ip"] == "127.0.0.1", b
+    assert 1024 <= int(b["console port"]) < 65536 and \
+        int(b["console port"]) != pwr.sup.ipmi_port, b
+    assert pwr.status() == "running"
+
+
+def test_session_info_all(pwr):
+    """Index N is the Nth active session: the first `active sessions`
+    slots have a session, the rest answer handle 0 with the counts only."""
+    r = pwr.ipmitool("session", "info", "all")
+    assert r.returncode == 0 and not r.stderr.strip(), r.out
+    blocks = session_blocks(r.stdout)
+    assert len(blocks) == 32 and all(b["slot count"] == "32" for b in blocks), r.stdout
+    active = int(blocks[0]["active sessions"])
+    assert active >= 1, blocks[0]
+    for b in blocks[:active]:
+        assert int(b["session handle"]) > 0 and b["channel number"] == "0x01", b
+    for b in blocks[active:]:
+        assert b == {"session handle": "0", "slot count": "32",
+                     "active sessions": str(active)}, b
+    handles = [b["session handle"] for b in blocks[:active]]
+    assert len(set(handles)) == active, handles
+    # ours is among them
+    assert any((b["user id"], b["privilege level"], b["session type"]) ==
+               ("2", "ADMINISTRATOR", "IPMIv2/RMCP+") for b in blocks[:active]), r.stdout
 
 
 # ---------------------------------------------------------------- power (ipmitool)
@@ -408,6 +591,165 @@ def test_ipmitool_soft_off_with_guest(guest):
     assert r.stdout.strip() == "Chassis Power is on", r.out
 
 
+# ---------------------------------------------------------------- power: client x action
+
+def options_id(opts):
+    """("-D", "LAN_2_0", "-I", "3") -> ["LAN_2_0", "I3"]"""
+    return [o.lstrip("-") + v if o in ("-C", "-I") else v for o, v in zip(opts[::2], opts[1::2])]
+
+
+class Ipmitool:
+    SAYS = {"off": "Chassis Power Control: Down/Off", "on": "Chassis Power Control: Up/On",
+            "cycle": "Chassis Power Control: Cycle", "reset": "Chassis Power Control: Reset",
+            "diag": "Chassis Power Control: Diag", "soft": "Chassis Power Control: Soft"}
+
+    soft = "soft"
+
+    def __init__(self, iface, *opts):
+        self.iface, self.opts = iface, opts
+
+    def __str__(self):
+        return "-".join(["ipmitool", self.iface, *options_id(self.opts)])
+
+    def power(self, node, verb):
+        r = node.ipmitool("chassis", "power", verb, iface=self.iface, opts=self.opts)
+        assert r.returncode == 0 and not r.stderr.strip(), r.out
+        return r.stdout.strip()
+
+    def says(self, node, verb, power):
+        """What the client prints for verb when the power was `power`."""
+        return f"Chassis Power is {power}" if verb == "status" else self.SAYS[verb]
+
+
+class IpmiPower:
+    """FreeIPMI's ipmi-power; --pulse is its name for the diagnostic interrupt."""
+    OPTION = {"status": "--stat", "off": "--off", "on": "--on", "cycle": "--cycle",
+              "reset": "--reset", "diag": "--pulse", "soft": "--soft"}
+
+    soft = "soft"
+
+    def __init__(self, *driver):
+        self.driver = driver
+
+    def __str__(self):
+        return "-".join(["ipmi-power", *options_id(self.driver)])
+
+    def power(self, node, verb):
+        r = node.freeipmi("ipmi-power", *self.driver, self.OPTION[verb])
+        assert r.returncode == 0 and not r.stderr.strip(), r.out
+        return r.stdout.strip()
+
+    def says(self, node, verb, power):
+        return f"{node.addr}: {power if verb == 'status' else 'ok'}"
+
+
+class Pyghmi:
+    """pyghmi's get_power / set_power; "boot" is reset when on, on when off,
+    "shutdown" the soft off.  Returns what pyghmi returns (a dict)."""
+
+    soft = "shutdown"
+
+    def __str__(self):
+        return "pyghmi"
+
+    def power(self, node, verb):
+        c = node.pyghmi()
+        try:
+            return c.get_power() if verb == "status" else c.set_power(verb)
+        finally:
+            c.ipmi_session.logout()
+
+    def says(self, node, verb, power):
+        if verb == "status":
+            return {"powerstate": power}
+        if verb == "boot":
+            return {"pendingpowerstate": "on" if power == "off" else "reset"}
+        return {"pendingpowerstate": verb}
+
+
+# (verb, power before, what QEMU must show).  "nmi": no QMP event exists
+# for inject-nmi, so the proof is SeaBIOS's NMI handler (handle_02) on its
+# debug console, with no power event at all.
+POWER_VERBS = [("status", "on", "none"), ("diag", "on", "nmi"), ("off", "on", "off"),
+               ("on", "off", "on"), ("cycle", "on", "cycle"), ("reset", "on", "reset")]
+PYGHMI_VERBS = [("status", "on", "none"), ("diag", "on", "nmi"), ("off", "on", "off"),
+                ("on", "off", "on"), ("boot", "on", "reset"), ("boot", "off", "on"),
+                ("reset", "on", "reset")]
+# QMP events each effect must cause, exactly (DESIGN's power table: on =
+# system_reset + cont, off = stop, cycle = stop + system_reset + cont)
+EFFECT_EVENTS = {"none": [], "nmi": [], "off": ["STOP"], "on": ["RESET", "RESUME"],
+                 "cycle": ["STOP", "RESET", "RESUME"], "reset": ["RESET"]}
+
+POWER_MATRIX = [
+    pytest.param(client, verb, before, effect,
+                 id=f"{client}-{verb}" + ("-when-off" if verb == "boot" and before == "off"
+                                          else ""))
+    for client, verbs in [(Ipmitool("lanplus", "-C", "3"), POWER_VERBS),
+                          (Ipmitool("lanplus", "-C", "17"), POWER_VERBS),
+                          (Ipmitool("lan"), POWER_VERBS),
+                          (IpmiPower("-D", "LAN"), POWER_VERBS),
+                          (IpmiPower("-D", "LAN_2_0", "-I", "3"), POWER_VERBS),
+                          (IpmiPower("-D", "LAN_2_0", "-I", "17"), POWER_VERBS),
+                          (Pyghmi(), PYGHMI_VERBS)]
+    for verb, before, effect in verbs]
+
+
+@pytest.mark.parametrize("client,verb,before,effect", POWER_MATRIX)
+def test_power_matrix(env, client, verb, before, effect):
+    """Every client with every power action on the guest-less node: what
+    the client prints, what QEMU did (QMP events, run state, the firmware's
+    NMI handler), and the new state read back by the same client."""
+    n = env.pwr
+    if before == "on":
+        n.ensure_on()
+    else:
+        n.ensure_off()
+    assert client.power(n, "status") == client.says(n, "status", before)
+    # an NMI needs the firmware's interrupt table: SeaBIOS idle, not in POST
+    mark = n.wait_firmware_idle() if effect == "nmi" else n.firmware_mark()
+    n.clear_events()
+
+    out = client.power(n, verb)
+    assert out == client.says(n, verb, before), out
+    n.expect_power_events(EFFECT_EVENTS[effect])
+    after = "off" if effect == "off" else "on"
+    if effect == "nmi":
+        wait_until(lambda: "handle_02" in n.firmware_log()[mark:], 10, 0.05,
+                   "SeaBIOS's NMI handler (handle_02) on its debug console")
+    if after == "off":
+        n.wait_off()
+    else:
+        assert n.status() == "running"
+    if effect in ("on", "cycle", "reset"):
+        # really reset: the firmware started again (and is idle for the next case)
+        n.wait_firmware_idle(mark)
+    n.sup.wait_node(n.name, power=after)
+    assert client.power(n, "status") == client.says(n, "status", after)
+
+
+@pytest.mark.parametrize("client", [IpmiPower("-D", "LAN_2_0", "-I", "17"), Pyghmi()], ids=str)
+def test_soft_off_with_guest_then_on(guest, client):
+    """ipmi-power --soft and pyghmi's "shutdown": the guest's ACPI handler
+    really shuts it down; then the same client powers it on and it boots."""
+    guest.clear_events()
+    assert client.power(guest, client.soft) == client.says(guest, client.soft, "on")
+    guest.q.wait_event("POWERDOWN")
+    guest.q.wait_event("SHUTDOWN", timeout=30, match=lambda e: e["data"].get("guest"))
+    guest.q.wait_status("shutdown", 10)
+    wait_until(lambda: client.power(guest, "status") == client.says(guest, "status", "off"),
+               10, 0.2, "power status off")
+    guest.sup.wait_node(guest.name, power="off")
+
+    before = guest.q.serial_text().count("vbmc-guest: announced")
+    guest.clear_events()
+    assert client.power(guest, "on") == client.says(guest, "on", "off")
+    guest.expect_power_events(["RESET", "RESUME"])
+    guest.q.wait_status("running", 20)
+    wait_until(lambda: guest.q.serial_text().count("vbmc-guest: announced") > before,
+               GUEST_BOOT_TIMEOUT, 0.2, "guest booted again")
+    assert client.power(guest, "status") == client.says(guest, "status", "on")
+
+
 # ---------------------------------------------------------------- information
 
 def test_mc_info(pwr):
@@ -455,6 +797,29 @@ def test_sdr_elist_mc_locator(pwr):
     assert re.search(rf"^{pwr.name}\s+\|.*\| Dynamic MC @ 20h$", r.stdout, re.M), r.stdout
     assert pwr.status() == "running"
 
+
+
+def test_sdr_list(pwr):
+    """`sdr list` shows sensors (full, compact, event-only records): vbmc
+    has none, so nothing, and no error; the one record there is, the MC
+    device locator, is listed by type."""
+    r = pwr.ipmitool("sdr", "list")
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r.out
+    r = pwr.ipmitool("sdr", "list", "mcloc")
+    assert r.returncode == 0 and not r.stderr.strip(), r.out
+    assert re.fullmatch(rf"{pwr.name}\s+\| Dynamic MC @ 20h\s+\| ok\n", r.stdout), r.stdout
+    r = pwr.ipmitool("sdr", "info")
+    assert r.returncode == 0 and not r.stderr.strip(), r.out
+    assert re.search(r"^SDR Version\s+: 0x51$", r.stdout, re.M), r.stdout
+    assert re.search(r"^Record Count\s+: 1$", r.stdout, re.M), r.stdout
+    assert pwr.status() == "running"
+
+
+def test_sel_list_empty(pwr):
+    r = pwr.ipmitool("sel", "list")
+    assert r.returncode == 0 and r.stdout == "", r.out
+    assert r.stderr.strip() == "SEL has no entries", r.out
+    assert pwr.status() == "running"
 
 def test_fru_print(pwr):
     r = pwr.ipmitool("fru", "print")
@@ -575,6 +940,51 @@ def test_bootdev_disk(boot):
     assert boot.wait_firmware_boot(mark) == "Hard Disk"
     boot.wait_bootindex(lambda b: b == BOOT_ORIG, f"original order {BOOT_ORIG}")
 
+
+
+def test_bootdev_disk_when_the_cd_boots_first(cfg):
+    """ipc-cfg's own order starts with its (empty) CD drive: SeaBIOS's first
+    "Booting from" line is the disk only because of the override."""
+    r = cfg.ipmitool("chassis", "bootdev", "disk")
+    assert r.returncode == 0 and "Set Boot Device to disk" in r.stdout, r.out
+    bi = cfg.wait_bootindex(lambda b: boots_first(b, "disk0"), "disk0 first")
+    assert bi["cd0"] > bi["disk0"], bi
+    mark = cfg.firmware_mark()
+    cfg.clear_events()
+    r = cfg.ipmitool("chassis", "power", "reset")
+    assert r.returncode == 0 and "Chassis Power Control: Reset" in r.stdout, r.out
+    cfg.q.wait_event("RESET")
+    assert cfg.wait_firmware_boot(mark) == "Hard Disk"
+    assert cfg.firmware_bootorder(mark)[0] == FW_DISK0
+    # once: used up by that reset, and the next boot is the VM's own order
+    cfg.wait_bootindex(lambda b: b == BOOT_CFG_ORIG, f"original order {BOOT_CFG_ORIG}")
+    mark = cfg.firmware_mark()
+    r = cfg.ipmitool("chassis", "power", "reset")
+    assert r.returncode == 0, r.out
+    assert cfg.wait_firmware_boot(mark) == "DVD/CD"
+    order = cfg.firmware_bootorder(mark)
+    assert "/drive@" in order[0] and order[1:] == [FW_NET0, FW_NET1, FW_DISK0], order
+
+
+def test_boot_devices_config_names_the_pxe_nic(cfg):
+    """nodes[].boot-devices {pxe: [net1]}: PXE means net1, although net0 is
+    also a NIC and comes first in the VM's own order; net0 is then just
+    another device, moved behind like the CD and the disk."""
+    r = cfg.ipmitool("chassis", "bootdev", "pxe", "options=persistent")
+    assert r.returncode == 0 and "Set Boot Device to pxe" in r.stdout, r.out
+    bi = cfg.wait_bootindex(lambda b: boots_first(b, "net1"), "net1 first")
+    assert bi["net0"] > bi["net1"] and bi["cd0"] > bi["net1"], bi
+    out = bootparam5(cfg)
+    assert "Force PXE" in out and "Options apply to all future boots" in out, out
+    mark = cfg.firmware_mark()
+    cfg.clear_events()
+    r = cfg.ipmitool("chassis", "power", "reset")
+    assert r.returncode == 0, r.out
+    cfg.q.wait_event("RESET")
+    # the NICs have no option ROM, so SeaBIOS goes on to the next device
+    assert cfg.wait_firmware_boot(mark) == "DVD/CD"
+    order = cfg.firmware_bootorder(mark)
+    assert order[0] == FW_NET1 and FW_NET0 in order[1:], order
 
 def test_bootdev_bios_refused(boot):
     r = boot.ipmitool("chassis", "bootdev", "bios")
@@ -784,6 +1194,34 @@ def test_pyghmi_bootdev(boot):
     finally:
         c.ipmi_session.logout()
 
+
+
+def test_pyghmi_bootdev_once_used_by_reset(boot):
+    """set_bootdev("network") without persist: the firmware gets the NIC
+    first at the reset pyghmi asks for, and the override is gone after it."""
+    c = boot.pyghmi()
+    try:
+        assert c.set_bootdev("network") == {"bootdev": "network"}
+        boot.wait_bootindex(lambda b: boots_first(b, "net0"), "net0 first")
+        assert c.get_bootdev() == {"bootdev": "network", "persistent": False,
+                                   "uefimode": False}
+        mark = boot.firmware_mark()
+        boot.clear_events()
+        assert c.set_power("reset") == {"pendingpowerstate": "reset"}
+        boot.q.wait_event("RESET")
+        assert boot.wait_firmware_boot(mark) == "Hard Disk"  # the NIC has no ROM
+        order = boot.firmware_bootorder(mark)
+        assert "ethernet" in order[0] and "disk" in order[1], order
+        boot.wait_bootindex(lambda b: b == BOOT_ORIG, f"original order {BOOT_ORIG}")
+        # pyghmi's answer when the boot flags are not valid
+        assert c.get_bootdev() == {"bootdev": "default", "persistent": True}
+        mark = boot.firmware_mark()
+        assert c.set_power("reset") == {"pendingpowerstate": "reset"}
+        assert boot.wait_firmware_boot(mark) == "Hard Disk"
+        order = boot.firmware_bootorder(mark)
+        assert "disk" in order[0] and "ethernet" in order[1], order
+    finally:
+        c.ipmi_session.logout()
 
 # ---------------------------------------------------------------- counters
 
