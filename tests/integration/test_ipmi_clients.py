@@ -620,6 +620,14 @@ class Ipmitool:
         """What the client prints for verb when the power was `power`."""
         return f"Chassis Power is {power}" if verb == "status" else self.SAYS[verb]
 
+    def refused(self, node, verb):
+        """verb answered with CC D5h (not possible in the present state)."""
+        r = node.ipmitool("chassis", "power", verb, iface=self.iface, opts=self.opts)
+        word = self.SAYS[verb].rsplit(" ", 1)[1]
+        assert r.returncode == 1 and r.stdout == "", r.out
+        assert r.stderr.strip() == (f"Set Chassis Power Control to {word} failed: "
+                                    "Command not supported in present state"), r.out
+
 
 class IpmiPower:
     """FreeIPMI's ipmi-power; --pulse is its name for the diagnostic interrupt."""
@@ -642,6 +650,19 @@ class IpmiPower:
     def says(self, node, verb, power):
         return f"{node.addr}: {power if verb == 'status' else 'ok'}"
 
+    def refused(self, node, verb):
+        if "LAN_2_0" not in self.driver:
+            r = node.freeipmi("ipmi-power", *self.driver, self.OPTION[verb])
+            assert r.returncode == 1 and r.stdout == f"{node.addr}: operation invalid\n", r.out
+            return
+        # FreeIPMI 1.6.10's LAN_2_0 path drops the completion-code message
+        # its LAN path prints ("operation invalid") and exits 0 with no
+        # output at all: only its debug trace shows the refusal.
+        r = node.freeipmi("ipmi-power", *self.driver, self.OPTION[verb], "--debug")
+        assert r.returncode == 0 and f"{node.addr}: ok" not in r.stdout, r.out
+        assert "IPMI 2.0 Chassis Control Response" in r.out, r.out
+        assert "comp_code failed: D5h" in r.stderr, r.out
+
 
 class Pyghmi:
     """pyghmi's get_power / set_power; "boot" is reset when on, on when off,
@@ -658,6 +679,11 @@ class Pyghmi:
             return c.get_power() if verb == "status" else c.set_power(verb)
         finally:
             c.ipmi_session.logout()
+
+    def refused(self, node, verb):
+        from pyghmi.exceptions import IpmiException
+        with pytest.raises(IpmiException, match="^Command not supported in present state$"):
+            self.power(node, verb)
 
     def says(self, node, verb, power):
         if verb == "status":
@@ -726,6 +752,32 @@ def test_power_matrix(env, client, verb, before, effect):
         n.wait_firmware_idle(mark)
     n.sup.wait_node(n.name, power=after)
     assert client.power(n, "status") == client.says(n, "status", after)
+
+
+REFUSED_MATRIX = [
+    pytest.param(client, verb, id=f"{client}-{verb}")
+    for client, verbs in [(Ipmitool("lanplus"), ("cycle", "reset", "diag", "soft")),
+                          (Ipmitool("lan"), ("cycle", "reset", "diag", "soft")),
+                          (IpmiPower("-D", "LAN"), ("cycle", "reset", "diag", "soft")),
+                          (IpmiPower("-D", "LAN_2_0", "-I", "17"),
+                           ("cycle", "reset", "diag", "soft")),
+                          (Pyghmi(), ("reset", "diag", "shutdown"))]
+    for verb in verbs]
+
+
+@pytest.mark.parametrize("client,verb", REFUSED_MATRIX)
+def test_power_refused_while_off(env, client, verb):
+    """Cycle, reset, diag and soft off while off are refused with CC D5h
+    (DESIGN's power table), never turned into a power-on: each client
+    reports the refusal its own way and QEMU is left alone."""
+    n = env.pwr
+    n.ensure_off()
+    n.clear_events()
+    client.refused(n, verb)
+    n.expect_power_events([])
+    assert n.status() in OFF_STATES
+    n.sup.wait_node(n.name, power="off")
+    assert client.power(n, "status") == client.says(n, "status", "off")
 
 
 @pytest.mark.parametrize("client", [IpmiPower("-D", "LAN_2_0", "-I", "17"), Pyghmi()], ids=str)
