@@ -54,6 +54,7 @@ static struct bootctl *bc_of(struct worker_ctx *w)
 
 static void set_done(void *arg, json_t *ret, const char *error)
 {
+	(void)ret;
 	struct worker_ctx *w = arg;
 	char text[REASON_MAX];
 

@@ -85,6 +85,7 @@ static void op_send(void *arg, const uint8_t *buf, size_t len, const struct sock
 
 static void op_identify(void *arg, unsigned seconds)
 {
+	(void)arg;
 	log_info("chassis identify for %u s", seconds);
 }
 
@@ -164,6 +165,9 @@ static int udp_receive(void)
 
 static void on_udp(uv_poll_t *h, int status, int events)
 {
+	(void)h;
+	(void)status;
+	(void)events;
 	struct worker_ctx *w = io.w;
 	int n = UDP_BATCH;
 

@@ -10,6 +10,7 @@ static int ready;
 
 static void on_line(void *arg, const char *line, size_t len, bool too_long)
 {
+	(void)arg;
 	struct net_addr a;
 	const char *why;
 

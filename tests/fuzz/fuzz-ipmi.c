@@ -21,17 +21,23 @@ static size_t sent, answers, power_actions;
 static void f_send(void *arg, const uint8_t *buf, size_t len, const struct sockaddr *to,
 		   socklen_t tolen)
 {
+	(void)arg;
+	(void)buf;
+	(void)to;
+	(void)tolen;
 	sent += len;
 	answers++;
 }
 
 static uint64_t f_now(void *arg)
 {
+	(void)arg;
 	return clock_ms;
 }
 
 static int f_random(void *arg, void *buf, size_t len)
 {
+	(void)arg;
 	uint8_t *p = buf;
 
 	for (size_t i = 0; i < len; i++) {
@@ -43,12 +49,14 @@ static int f_random(void *arg, void *buf, size_t len)
 
 static enum power_state f_state(void *arg)
 {
+	(void)arg;
 	return pstate;
 }
 
 static void f_power(void *arg, enum power_action a,
 		    void (*cb)(void *cbarg, enum power_result r, const char *detail), void *cbarg)
 {
+	(void)arg;
 	power_actions++;
 	pstate = a == POWER_OFF ? POWER_STATE_OFF : POWER_STATE_ON;
 	cb(cbarg, POWER_OK, "");
@@ -56,15 +64,19 @@ static void f_power(void *arg, enum power_action a,
 
 static struct boot_state *f_boot(void *arg)
 {
+	(void)arg;
 	return &boot;
 }
 
 static void f_boot_changed(void *arg)
 {
+	(void)arg;
 }
 
 static void f_identify(void *arg, unsigned s)
 {
+	(void)arg;
+	(void)s;
 }
 
 static const struct ipmi_ops ops = {f_send, f_now, f_random, f_state, f_power, f_boot,

@@ -39,11 +39,13 @@ static size_t n_asks;
 
 static uint64_t f_now(void *arg)
 {
+	(void)arg;
 	return clock_ms;
 }
 
 static int f_random(void *arg, void *buf, size_t len)
 {
+	(void)arg;
 	uint8_t *p = buf;
 
 	for (size_t i = 0; i < len; i++)
@@ -53,11 +55,13 @@ static int f_random(void *arg, void *buf, size_t len)
 
 static enum power_state f_state(void *arg)
 {
+	(void)arg;
 	return pstate;
 }
 
 static void f_power(void *arg, enum power_action a, rf_power_cb cb, void *cbarg)
 {
+	(void)arg;
 	enum power_result r = (enum power_result)(flags & 7);
 
 	if (r > POWER_E_BUSY)
@@ -73,15 +77,19 @@ static void f_power(void *arg, enum power_action a, rf_power_cb cb, void *cbarg)
 
 static struct boot_state *f_boot(void *arg)
 {
+	(void)arg;
 	return &boot;
 }
 
 static void f_boot_changed(void *arg)
 {
+	(void)arg;
 }
 
 static int f_qmp(void *arg, const char *cmd, json_t *args, qmp_reply_cb cb, void *cbarg)
 {
+	(void)arg;
+	(void)cmd;
 	json_decref(args);
 	if (n_asks == sizeof(asks) / sizeof(asks[0]))
 		return -1;
@@ -91,6 +99,9 @@ static int f_qmp(void *arg, const char *cmd, json_t *args, qmp_reply_cb cb, void
 
 static void f_log(void *arg, int prio, const char *text)
 {
+	(void)arg;
+	(void)prio;
+	(void)text;
 }
 
 static const struct rf_ops ops = {f_now,  f_random,	  f_state, f_power,
@@ -98,6 +109,7 @@ static const struct rf_ops ops = {f_now,  f_random,	  f_state, f_power,
 
 static void on_done(void *arg, const struct rf_response *res)
 {
+	(void)arg;
 	answers += res->body_len + (size_t)res->status;
 }
 

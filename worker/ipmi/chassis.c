@@ -161,6 +161,7 @@ struct power_pending {
 
 static void power_done(void *arg, enum power_result r, const char *detail)
 {
+	(void)detail;
 	struct power_pending *p = arg;
 	uint8_t cc = power_cc(r);
 

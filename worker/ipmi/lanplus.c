@@ -471,6 +471,7 @@ static void activate(struct ipmi *ipmi, struct ipmi_session *s)
 static bool rakp3_verify(struct ipmi *ipmi, struct ipmi_session *s, const uint8_t *rq,
 			 size_t len)
 {
+	(void)ipmi;
 	uint8_t mac[IPMI_HMAC_MAX];
 	int ml = rakp3_hmac(s, mac);
 

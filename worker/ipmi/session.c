@@ -80,6 +80,7 @@ struct ipmi_session *session_find(struct ipmi *ipmi, uint32_t bmc_sid)
 
 void session_free(struct ipmi *ipmi, struct ipmi_session *s)
 {
+	(void)ipmi;
 	/* keys and passwords-derived material must not linger */
 	ipmi_keys_free(s->keys);
 	memset(s, 0, sizeof(*s));
