@@ -359,26 +359,25 @@ def pwr(env):
     return env.pwr
 
 
-@pytest.fixture
-def boot(env):
-    """ipc-boot, on, with no override in force and the original order."""
-    n = env.boot
+def no_override(n):
+    """n on, with no override in force and its own original boot order."""
     n.ensure_on()
     r = n.ipmitool("chassis", "bootdev", "none")
     assert r.returncode == 0 and "Set Boot Device to none" in r.stdout, r.out
-    n.wait_bootindex(lambda b: b == BOOT_ORIG, f"original order {BOOT_ORIG}")
+    n.wait_bootindex(lambda b: b == n.boot_orig, f"original order {n.boot_orig}")
     return n
+
+
+@pytest.fixture
+def boot(env):
+    """ipc-boot: the usual order (disk, then NIC)."""
+    return no_override(env.boot)
 
 
 @pytest.fixture
 def cfg(env):
-    """ipc-cfg, on, with no override in force and its own order."""
-    n = env.cfg
-    n.ensure_on()
-    r = n.ipmitool("chassis", "bootdev", "none")
-    assert r.returncode == 0 and "Set Boot Device to none" in r.stdout, r.out
-    n.wait_bootindex(lambda b: b == BOOT_CFG_ORIG, f"original order {BOOT_CFG_ORIG}")
-    return n
+    """ipc-cfg: its own order (CD first) and a boot-devices config."""
+    return no_override(env.cfg)
 
 
 @pytest.fixture
