@@ -10,6 +10,7 @@
  *   3  POST Sessions (login) body        8  the If-Match header of a boot PATCH
  *   4  DELETE a session, then the body   9  QMP answers for the facts, one JSON
  *      as a session path                    text per line, then GETs
+ *  10  PATCH SessionService body, then a session idle 40 s is used
  * flags: bits 0-2 power result, bit 3 answer power later, bit 4 cancel
  * before that answer, bits 5-6 credentials (admin, operator, readonly,
  * none), bit 7 an ETag-shaped If-Match. */
@@ -229,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	target = data[0] % 10;
+	target = data[0] % 11;
 	flags = data[1];
 	payload = text(data + 2, size - 2);
 	rng = 1;
@@ -276,8 +277,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					 .body = (const uint8_t *)body,
 					 .body_len = sizeof(body) - 1};
 		submit(rf, &rq);
-	} else {
+	} else if (target == 9) {
 		facts(rf, data + 2, size - 2);
+	} else {
+		rq.method = "PATCH";
+		rq.path = RF_ROOT "/SessionService";
+		rq.body = data + 2;
+		rq.body_len = size - 2;
+		submit(rf, &rq);
+		/* then a session, in case the timeout changed */
+		login(rf, loc, tok);
+		clock_ms += 40 * 1000;
+		rq = (struct rf_request){.method = "GET", .path = RF_SYSTEM, .x_auth_token = tok};
+		submit(rf, &rq);
 	}
 	free(payload);
 	rf_free(rf);

@@ -1365,6 +1365,40 @@ def test_session_login_use_logout(b):
     assert loc not in [m["@odata.id"] for m in b.rf.doc(SESSIONS)["Members"]]
 
 
+def test_session_timeout_patch_and_expiry(b):
+    """PATCH SessionService {"SessionTimeout"} (ConfigureManager only; the
+    schema's 30..86400 s) applies at once: a session left idle for longer
+    is gone (401 NoValidSession through curl, its resource 404), one used
+    meanwhile lives on."""
+    ss = ROOT + "/SessionService"
+    r = b.rf.but(user=OPS_USER, password=OPS_PW).patch(ss, {"SessionTimeout": 30})
+    assert_error(r, 403, "InsufficientPrivilege")
+    r = b.rf.patch(ss, {"SessionTimeout": 29})
+    assert_error(r, 400, "PropertyValueOutOfRange")
+    r = b.rf.patch(ss, {"SessionTimeout": "30"})
+    assert_error(r, 400, "PropertyValueTypeError")
+    assert b.rf.doc(ss)["SessionTimeout"] == 600
+    try:
+        r = curl(b, ss, method="PATCH", data='{"SessionTimeout": 30}')
+        assert r.status == 200 and r.json["SessionTimeout"] == 30, r
+        assert not rs.validate(r.json, ss), rs.validate(r.json, ss)
+        _, idle, idle_loc = b.rf.login("admin", PASSWORD)
+        _, busy, _ = b.rf.login("admin", PASSWORD)
+        assert idle and busy
+        busy_rf = b.rf.but(token=busy, user=None)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 32:
+            assert busy_rf.get(SYSTEM).status == 200
+            time.sleep(4)
+        r = curl(b, SYSTEM, auth=False, headers=[f"X-Auth-Token: {idle}"])
+        assert_error(r, 401, "NoValidSession")
+        assert b.rf.get(idle_loc).status == 404
+        assert busy_rf.get(SYSTEM).status == 200
+    finally:
+        r = b.rf.patch(ss, {"SessionTimeout": 600})
+        assert r.status == 200 and r.json["SessionTimeout"] == 600, r
+
+
 def test_session_login_over_http2(b):
     r = curl(b, SESSIONS, method="POST", auth=False, http2=True,
              data=json.dumps({"UserName": "admin", "Password": PASSWORD}))

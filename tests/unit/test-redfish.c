@@ -674,6 +674,61 @@ static void test_sessions(void)
 	CHECK(R.status == 200);
 }
 
+/* PATCH SessionService: SessionTimeout within the schema's 30..86400 s, by
+ * ConfigureManager only; it applies to open sessions at once. */
+static void test_session_timeout(void)
+{
+	static const struct {
+		const char *body;
+		const char *id;
+	} bad[] = {
+	    {"{\"SessionTimeout\": 29}", "PropertyValueOutOfRange"},
+	    {"{\"SessionTimeout\": 86401}", "PropertyValueOutOfRange"},
+	    {"{\"SessionTimeout\": -1}", "PropertyValueOutOfRange"},
+	    {"{\"SessionTimeout\": \"60\"}", "PropertyValueTypeError"},
+	    {"{\"SessionTimeout\": 60.5}", "PropertyValueTypeError"},
+	    {"{\"SessionTimeout\": null}", "PropertyValueTypeError"},
+	    {"{\"ServiceEnabled\": false}", "PropertyNotWritable"},
+	    {"{\"Timeout\": 60}", "PropertyUnknown"},
+	    {"{}", "EmptyJSON"},
+	    {"[60]", "MalformedJSON"},
+	};
+	char token[80], loc[128];
+	struct req_opts o = {0};
+
+	setup();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(as("admin", "PATCH", "/redfish/v1/SessionService", bad[i].body) == 400);
+		check_error_body(400);
+		CHECK(is_code(bad[i].id));
+	}
+	/* a good value next to a bad one changes nothing either */
+	CHECK(as("admin", "PATCH", "/redfish/v1/SessionService",
+		 "{\"SessionTimeout\": 60, \"Id\": \"x\"}") == 400);
+	CHECK(as("op", "PATCH", "/redfish/v1/SessionService", "{\"SessionTimeout\": 60}") == 403);
+	CHECK(as("ro", "PATCH", "/redfish/v1/SessionService", "{\"SessionTimeout\": 60}") == 403);
+	CHECK(get("/redfish/v1/SessionService") == 200);
+	CHECK(json_integer_value(at(R.json, "SessionTimeout")) == RF_SESSION_TIMEOUT_S);
+	/* an open session follows the new timeout */
+	login("op", "operatorpw", token, loc);
+	CHECK(as("admin", "PATCH", "/redfish/v1/SessionService", "{\"SessionTimeout\": 30}") ==
+	      200);
+	CHECK(json_integer_value(at(R.json, "SessionTimeout")) == 30);
+	CHECK(strstr(F.log, "SessionTimeout 600 s -> 30 s by admin"));
+	CHECK(get("/redfish/v1/SessionService") == 200);
+	CHECK(json_integer_value(at(R.json, "SessionTimeout")) == 30);
+	o.token = token;
+	F.now += 29 * 1000;
+	request_opts("GET", "/redfish/v1/Systems", NULL, &o);
+	CHECK(R.status == 200);
+	F.now += 31 * 1000;
+	request_opts("GET", "/redfish/v1/Systems", NULL, &o);
+	CHECK(R.status == 401);
+	CHECK(as("admin", "PATCH", "/redfish/v1/SessionService",
+		 "{\"SessionTimeout\": 86400}") == 200);
+	CHECK(json_integer_value(at(R.json, "SessionTimeout")) == 86400);
+}
+
 static void test_rate_limit(void)
 {
 	struct req_opts bad = {.user = "admin", .pw = "x", .client = "198.51.100.7"};
@@ -800,7 +855,8 @@ static void test_errors(void)
 		 NULL) == 405);
 	CHECK(hdr("Allow") && !strcmp(hdr("Allow"), "POST"));
 	CHECK(as("admin", "BREW", "/redfish/v1/Systems", NULL) == 405);
-	CHECK(as("admin", "PATCH", "/redfish/v1/SessionService", "{}") == 405);
+	CHECK(as("admin", "PUT", "/redfish/v1/SessionService", "{}") == 405);
+	CHECK(hdr("Allow") && !strcmp(hdr("Allow"), "GET, PATCH, HEAD"));
 	/* 413 before anything is parsed */
 	{
 		static char big[RF_BODY_MAX + 2];
@@ -1258,6 +1314,7 @@ int main(void)
 	test_system_body();
 	test_auth();
 	test_sessions();
+	test_session_timeout();
 	test_rate_limit();
 	test_roles();
 	test_errors();

@@ -212,6 +212,7 @@ enum rf_msgid {
 	MSG_PROPERTY_NOT_WRITABLE,
 	MSG_PROPERTY_UNKNOWN,
 	MSG_PROPERTY_VALUE_NOT_IN_LIST,
+	MSG_PROPERTY_VALUE_OUT_OF_RANGE,
 	MSG_PROPERTY_VALUE_TYPE_ERROR,
 	MSG_RESOURCE_IN_STANDBY,
 	MSG_RESOURCE_IN_USE,
@@ -261,6 +262,7 @@ int rf_unauthorized(struct rf_call *c);
 struct rf_session *rf_session_by_token(struct rf *rf, const char *token);
 void rf_sessions_expire(struct rf *rf);
 int rf_session_service_get(struct rf_call *c);
+int rf_session_service_patch(struct rf_call *c);
 int rf_sessions_get(struct rf_call *c);
 int rf_sessions_post(struct rf_call *c);
 int rf_session_get(struct rf_call *c);

@@ -24,6 +24,8 @@
 #define RF_BODY_MAX	     (16 * 1024) /* larger request bodies get 413 */
 #define RF_MAX_SESSIONS	     64
 #define RF_SESSION_TIMEOUT_S 600 /* idle; DSP0266 allows 30..86400 */
+#define RF_SESSION_TIMEOUT_MIN_S 30
+#define RF_SESSION_TIMEOUT_MAX_S 86400
 #define RF_MAX_HEADERS	     16
 #define RF_HEADER_VALUE_MAX  192
 

@@ -31,6 +31,7 @@ static const struct rf_route routes[] = {
 	{"/redfish/v1/Managers/*",                    RF_GET,    RF_PRIV_LOGIN,      rf_manager_get, true},
 	{"/redfish/v1/Managers/*/NetworkProtocol",    RF_GET,    RF_PRIV_LOGIN,      rf_netproto_get, true},
 	{"/redfish/v1/SessionService",                RF_GET,    RF_PRIV_LOGIN,      rf_session_service_get, false},
+	{"/redfish/v1/SessionService",                RF_PATCH,  RF_PRIV_MANAGER,    rf_session_service_patch, false},
 	{"/redfish/v1/SessionService/Sessions",       RF_GET,    RF_PRIV_LOGIN,      rf_sessions_get, false},
 	/* login: the credentials are in the body */
 	{"/redfish/v1/SessionService/Sessions",       RF_POST,   RF_PRIV_NONE,       rf_sessions_post, false},

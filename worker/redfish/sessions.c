@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "worker/ipmi/crypto.h"
@@ -86,17 +87,80 @@ static json_t *session_body(const struct rf_session *s)
 	return j;
 }
 
-int rf_session_service_get(struct rf_call *c)
+static json_t *session_service_body(struct rf *rf)
 {
 	json_t *j = rf_resource(RF_ROOT "/SessionService", "#" V_SESSION_SERVICE ".SessionService",
 				"SessionService", "Session Service");
 
 	json_object_set_new(j, "ServiceEnabled", json_true());
-	json_object_set_new(j, "SessionTimeout", json_integer(c->rf->cfg.session_timeout_s));
+	json_object_set_new(j, "SessionTimeout", json_integer(rf->cfg.session_timeout_s));
 	json_object_set_new(j, "Status", rf_status_obj("Enabled", "OK"));
 	json_object_set_new(j, "Sessions", rf_link(RF_SESSIONS));
-	rf_reply(c, 200, j);
+	return j;
+}
+
+int rf_session_service_get(struct rf_call *c)
+{
+	rf_reply(c, 200, session_service_body(c->rf));
 	return RF_DONE;
+}
+
+/* SessionTimeout as the schema bounds it; 0 after adding the message. */
+static unsigned parse_timeout(struct rf_call *c, json_t *v)
+{
+	char text[64];
+	char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	snprintf(text, sizeof(text), "%s", dump ? dump : "?");
+	free(dump);
+	if (!json_is_integer(v)) {
+		rf_msg(c, MSG_PROPERTY_VALUE_TYPE_ERROR, text, "SessionTimeout", NULL);
+		return 0;
+	}
+	if (json_integer_value(v) < RF_SESSION_TIMEOUT_MIN_S ||
+	    json_integer_value(v) > RF_SESSION_TIMEOUT_MAX_S) {
+		rf_msg(c, MSG_PROPERTY_VALUE_OUT_OF_RANGE, text, "SessionTimeout", NULL);
+		return 0;
+	}
+	return (unsigned)json_integer_value(v);
+}
+
+/* PATCH SessionService: SessionTimeout is the one writable property (as on
+ * real BMCs).  It holds for every session, open ones included, until the
+ * worker restarts; then the default applies again (docs/REDFISH.md). */
+int rf_session_service_patch(struct rf_call *c)
+{
+	json_t *body, *current, *v;
+	const char *key;
+	unsigned timeout = 0;
+
+	if (!(body = rf_body_object(c, false)))
+		return RF_DONE;
+	if (json_object_size(body) == 0) {
+		json_decref(body);
+		return rf_error(c, 400, MSG_EMPTY_JSON, NULL, NULL, NULL);
+	}
+	current = session_service_body(c->rf);
+	json_object_foreach(body, key, v)
+	{
+		if (!strcmp(key, "SessionTimeout"))
+			timeout = parse_timeout(c, v);
+		else
+			rf_msg(c,
+			       json_object_get(current, key) ? MSG_PROPERTY_NOT_WRITABLE
+							     : MSG_PROPERTY_UNKNOWN,
+			       key, NULL, NULL);
+	}
+	json_decref(current);
+	json_decref(body);
+	if (c->messages)
+		return rf_fail(c, 400, NULL);
+	if (timeout && timeout != c->rf->cfg.session_timeout_s) {
+		rf_log(c->rf, LOG_INFO, "Redfish: SessionTimeout %u s -> %u s by %s",
+		       c->rf->cfg.session_timeout_s, timeout, c->who.user);
+		c->rf->cfg.session_timeout_s = timeout;
+	}
+	return rf_session_service_get(c);
 }
 
 int rf_sessions_get(struct rf_call *c)
