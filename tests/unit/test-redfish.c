@@ -1030,6 +1030,17 @@ static void test_if_match(void)
 	o.if_match = "*";
 	request_opts("PATCH", sysp, "{\"Boot\": {\"BootSourceOverrideTarget\": \"Hdd\"}}", &o);
 	CHECK(R.status == 200 && F.boot.target == BOOT_DISK);
+	/* the tag names the state, not its history: the same state again (or
+	 * in a new engine, as after a worker restart) has the same tag */
+	snprintf(etag2, sizeof(etag2), "%s", hdr("ETag"));
+	o.if_match = NULL;
+	request_opts("PATCH", sysp, "{\"Boot\": {\"BootSourceOverrideTarget\": \"Cd\"}}", &o);
+	CHECK(R.status == 200 && strcmp(hdr("ETag"), etag2) != 0);
+	request_opts("PATCH", sysp, "{\"Boot\": {\"BootSourceOverrideTarget\": \"Hdd\"}}", &o);
+	CHECK(R.status == 200 && !strcmp(hdr("ETag"), etag2));
+	F.boot.generation += 7;
+	get(sysp);
+	CHECK(!strcmp(hdr("ETag"), etag2));
 }
 
 static void test_reset_map(void)

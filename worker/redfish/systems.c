@@ -96,17 +96,18 @@ static json_t *system_body(struct rf *rf)
 	return j;
 }
 
-/* FNV-1a over what a PATCH could conflict with: the boot override (and its
- * generation, so any write shows) and the power state. */
+/* FNV-1a over what a PATCH could conflict with, the boot override and the
+ * power state, and nothing else: the same state gives the same tag, also in
+ * a restarted worker (the override is restored), as a weak validator of
+ * the representation should. */
 void rf_system_etag(struct rf *rf, char out[32])
 {
 	struct boot_state *b = rf->ops->boot(rf->arg);
 	uint64_t h = 0xcbf29ce484222325ull;
 	char text[96];
 
-	snprintf(text, sizeof(text), "%u:%d:%d:%d:%d", b ? b->generation : 0,
-		 b ? (int)b->target : -1, b ? b->persistent : 0, b ? b->efi : 0,
-		 (int)rf->ops->power_state(rf->arg));
+	snprintf(text, sizeof(text), "%d:%d:%d:%d", b ? (int)b->target : -1,
+		 b ? b->persistent : 0, b ? b->efi : 0, (int)rf->ops->power_state(rf->arg));
 	for (const char *p = text; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
 	snprintf(out, 32, "W/\"%016llx\"", (unsigned long long)h);
