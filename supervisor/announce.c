@@ -67,9 +67,9 @@ static void on_line(void *arg, const char *line, size_t len, bool too_long)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	(void)suggested;
 	struct announce *a = h->data;
 
+	(void)suggested;
 	*buf = uv_buf_init(a->rbuf, sizeof(a->rbuf));
 }
 

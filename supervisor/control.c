@@ -202,12 +202,12 @@ static int dispatch(struct client *c, const struct proto_frame *f)
 
 static void on_client(uv_poll_t *h, int status, int events)
 {
-	(void)status;
-	(void)events;
 	struct client *c = h->data;
 	struct proto_frame *f = xmalloc(sizeof(*f));
 	int r = proto_recv(c->fd, f);
 
+	(void)status;
+	(void)events;
 	if (r == -EAGAIN) {
 		free(f);
 		return;
@@ -295,10 +295,10 @@ static void accept_one(struct control *ctl, int fd)
 
 static void on_accept(uv_poll_t *h, int status, int events)
 {
-	(void)status;
-	(void)events;
 	struct control *ctl = h->data;
 
+	(void)status;
+	(void)events;
 	for (int i = 0; i < 16; i++) {
 		int fd;
 

@@ -54,10 +54,10 @@ static struct bootctl *bc_of(struct worker_ctx *w)
 
 static void set_done(void *arg, json_t *ret, const char *error)
 {
-	(void)ret;
 	struct worker_ctx *w = arg;
 	char text[REASON_MAX];
 
+	(void)ret;
 	if (!error)
 		return;
 	/* what we think QEMU holds is now wrong: re-apply on the next change */

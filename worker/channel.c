@@ -149,11 +149,11 @@ static void dispatch(struct worker_ctx *w, struct proto_frame *f)
 
 static void on_chan(uv_poll_t *h, int status, int events)
 {
-	(void)status;
-	(void)events;
 	struct worker_ctx *w = h->data;
 	static struct proto_frame f;
 
+	(void)status;
+	(void)events;
 	for (;;) {
 		int r = proto_recv(WORKER_FD_CHANNEL, &f);
 		if (r == -EAGAIN)

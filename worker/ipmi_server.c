@@ -165,12 +165,12 @@ static int udp_receive(void)
 
 static void on_udp(uv_poll_t *h, int status, int events)
 {
-	(void)h;
-	(void)status;
-	(void)events;
 	struct worker_ctx *w = io.w;
 	int n = UDP_BATCH;
 
+	(void)h;
+	(void)status;
+	(void)events;
 	for (int round = 0; round < UDP_ROUNDS && n == UDP_BATCH; round++) {
 		n = udp_receive();
 		io.in_batch = true;

@@ -284,10 +284,10 @@ static void step_applied(struct power *p, const char *cmd)
 
 static void cmd_done(void *arg, json_t *ret, const char *error)
 {
-	(void)ret;
 	struct power *p = arg;
 	struct power_req *r = p->cur;
 
+	(void)ret;
 	if (!r)
 		return;
 	if (error) {
@@ -433,9 +433,9 @@ static void vm_went_off(struct power *p)
 
 static void on_event(void *arg, const char *name, json_t *data)
 {
-	(void)data;
 	struct power *p = arg;
 
+	(void)data;
 	/* With -no-shutdown a guest power-off is SHUTDOWN, then STOP. */
 	if (!strcmp(name, "STOP") || !strcmp(name, "SHUTDOWN")) {
 		vm_went_off(p);

@@ -438,10 +438,10 @@ static void write_done(uv_write_t *req, int status)
 
 static void caps_done(void *arg, json_t *ret, const char *error)
 {
-	(void)ret;
 	struct qmp *q = arg;
 	char reason[256];
 
+	(void)ret;
 	if (error) {
 		/* "disconnected": the connection is already gone and reported. */
 		if (strcmp(error, "disconnected") != 0) {
@@ -523,9 +523,9 @@ static void conn_line(void *arg, const char *line, size_t len)
 
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	(void)suggested;
 	struct qmp_conn *c = h->data;
 
+	(void)suggested;
 	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
 }
 

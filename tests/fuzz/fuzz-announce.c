@@ -10,10 +10,10 @@ static int ready;
 
 static void on_line(void *arg, const char *line, size_t len, bool too_long)
 {
-	(void)arg;
 	struct net_addr a;
 	const char *why;
 
+	(void)arg;
 	if (!too_long)
 		addr_check_line(line, len, nets, 2, &a, &why);
 }

@@ -37,9 +37,9 @@ static uint64_t f_now(void *arg)
 
 static int f_random(void *arg, void *buf, size_t len)
 {
-	(void)arg;
 	uint8_t *p = buf;
 
+	(void)arg;
 	for (size_t i = 0; i < len; i++) {
 		rng = rng * 1103515245u + 12345u;
 		p[i] = (uint8_t)(rng >> 16);

@@ -46,9 +46,9 @@ static uint64_t f_now(void *arg)
 
 static int f_random(void *arg, void *buf, size_t len)
 {
-	(void)arg;
 	uint8_t *p = buf;
 
+	(void)arg;
 	for (size_t i = 0; i < len; i++)
 		p[i] = rng++;
 	return 0;
@@ -62,9 +62,9 @@ static enum power_state f_state(void *arg)
 
 static void f_power(void *arg, enum power_action a, rf_power_cb cb, void *cbarg)
 {
-	(void)arg;
 	enum power_result r = (enum power_result)(flags & 7);
 
+	(void)arg;
 	if (r > POWER_E_BUSY)
 		r = POWER_OK;
 	if (flags & 8) {

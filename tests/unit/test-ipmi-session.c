@@ -74,9 +74,9 @@ static uint64_t f_now(void *arg)
 
 static int f_random(void *arg, void *buf, size_t len)
 {
-	(void)arg;
 	uint8_t *p = buf;
 
+	(void)arg;
 	for (size_t i = 0; i < len; i++) {
 		F.rng = F.rng * 1103515245u + 12345u;
 		p[i] = (uint8_t)(F.rng >> 16);

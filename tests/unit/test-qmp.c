@@ -361,9 +361,9 @@ static void peer_line(void *arg, const char *line, size_t len)
 
 static void peer_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	(void)suggested;
 	struct peer *pe = h->data;
 
+	(void)suggested;
 	*buf = uv_buf_init(pe->buf, sizeof(pe->buf));
 }
 

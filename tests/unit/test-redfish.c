@@ -57,9 +57,9 @@ static uint64_t f_now(void *arg)
 
 static int f_random(void *arg, void *buf, size_t len)
 {
-	(void)arg;
 	uint8_t *p = buf;
 
+	(void)arg;
 	for (size_t i = 0; i < len; i++)
 		p[i] = F.rnd++;
 	return 0;
@@ -98,9 +98,9 @@ static void f_boot_changed(void *arg)
 
 static int f_qmp(void *arg, const char *cmd, json_t *args, qmp_reply_cb cb, void *cbarg)
 {
-	(void)arg;
 	struct qmp_ask *q;
 
+	(void)arg;
 	if (F.qmp_down || F.n_asks == 32) {
 		json_decref(args);
 		return -107;

@@ -161,10 +161,10 @@ struct power_pending {
 
 static void power_done(void *arg, enum power_result r, const char *detail)
 {
-	(void)detail;
 	struct power_pending *p = arg;
 	uint8_t cc = power_cc(r);
 
+	(void)detail;
 	/* What Get Chassis Status and Get System Restart Cause report
 	 * afterwards: the system came (back) up because of a command. */
 	if (cc == CC_OK &&

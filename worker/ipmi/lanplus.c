@@ -471,10 +471,10 @@ static void activate(struct ipmi *ipmi, struct ipmi_session *s)
 static bool rakp3_verify(struct ipmi *ipmi, struct ipmi_session *s, const uint8_t *rq,
 			 size_t len)
 {
-	(void)ipmi;
 	uint8_t mac[IPMI_HMAC_MAX];
 	int ml = rakp3_hmac(s, mac);
 
+	(void)ipmi;
 	if (ml < 0 || len != 8 + (size_t)ml)
 		return false;
 	return ml == 0 || ipmi_memcmp_ct(mac, rq + 8, (size_t)ml) == 0;
