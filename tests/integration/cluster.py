@@ -188,3 +188,16 @@ class Supervisor:
 
     def power(self, name, action):
         return self.cli("power", name, action)
+
+
+def shut_down(sup, announcers=(), qemus=()):
+    """A test cluster's teardown: stop sup (and its workers) if any, then
+    close the fake announce ports and stop the QEMUs whatever failed."""
+    try:
+        if sup is not None:
+            sup.stop()
+    finally:
+        for a in announcers:
+            a.close()
+        for q in qemus:
+            q.stop()

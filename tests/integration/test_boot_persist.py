@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster import Supervisor  # noqa: E402
+from cluster import Supervisor, shut_down  # noqa: E402
 from test_hostile import LogCheck, fake_node  # noqa: E402
 from test_lifecycle import same_path_qemu  # noqa: E402
 from test_redfish import (ORIG_BOOT, SYSTEM, SYS_RESET, Rf, boot_devices,  # noqa: E402
@@ -133,11 +133,7 @@ class Bmc:
         return self.serving(old_pid=pid)
 
     def close(self):
-        try:
-            self.sup.stop()
-        finally:
-            self.ann.close()
-            self.q.stop()
+        shut_down(self.sup, [self.ann], [self.q])
 
 
 def wait_indexes(q, want, timeout=10):
@@ -423,11 +419,7 @@ class FakeCluster:
             return {}
 
     def close(self):
-        try:
-            self.sup.stop()
-        finally:
-            for a in self.ann.values():
-                a.close()
+        shut_down(self.sup, self.ann.values())
 
 
 EMPTY = {"target": "none", "enabled": "disabled", "mode": "legacy",

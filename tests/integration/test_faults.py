@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster import Supervisor  # noqa: E402
+from cluster import Supervisor, shut_down  # noqa: E402
 from ipmiraw import APP, CHASSIS, RawClient, Session  # noqa: E402
 from test_hostile import FakeAnnounce, LogCheck, fake_node  # noqa: E402
 from vbmctest import Journal, Qemu, wait_until  # noqa: E402
@@ -150,11 +150,7 @@ class Cluster:
         return self.sup.wait_node(name, address=self.addrs[name], **want)
 
     def close(self):
-        try:
-            self.sup.stop()
-        finally:
-            for a in self.ann.values():
-                a.close()
+        shut_down(self.sup, self.ann.values())
 
     @property
     def statefile(self):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster import SUPERVISOR, Supervisor  # noqa: E402
+from cluster import SUPERVISOR, Supervisor, shut_down  # noqa: E402
 from vbmctest import FakeAnnounce, Journal, Qemu, wait_until  # noqa: E402
 
 ADDR_A = "127.0.10.150"
@@ -104,9 +104,7 @@ class Pair:
         return self.sup.wait_node(name, address=addr, state="serving", power="on")
 
     def close(self):
-        self.sup.stop()
-        for a in self.ann.values():
-            a.close()
+        shut_down(self.sup, self.ann.values())
 
 
 @pytest.fixture

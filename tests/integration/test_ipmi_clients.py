@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster import Supervisor  # noqa: E402
+from cluster import Supervisor, shut_down  # noqa: E402
 from vbmctest import FakeAnnounce, Qemu, build_guest, wait_until  # noqa: E402
 
 pytestmark = [
@@ -345,12 +345,7 @@ def env(tmp_path_factory):
             cfg=Node("ipc-cfg", ADDR_CFG, qemus["ipc-cfg"], sup, cfg_log, BOOT_CFG_ORIG),
             guest=Node("ipc-guest", ADDR_GUEST, qemus["ipc-guest"], sup))
     finally:
-        if sup is not None:
-            sup.stop()
-        for a in anns.values():
-            a.close()
-        for q in qemus.values():
-            q.stop()
+        shut_down(sup, anns.values(), qemus.values())
 
 
 @pytest.fixture

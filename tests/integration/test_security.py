@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cluster import Supervisor  # noqa: E402
+from cluster import Supervisor, shut_down  # noqa: E402
 from ipmiraw import APP, RawClient, Session, V15Session  # noqa: E402
 from test_hostile import FakeAnnounce, fake_node  # noqa: E402
 from vbmctest import Journal, Qemu, wait_until  # noqa: E402
@@ -72,13 +72,7 @@ class Nodes:
             self.sup.wait_node(n, address=a, state="serving", power="on")
 
     def close(self):
-        try:
-            self.sup.stop()
-        finally:
-            for a in self.ann.values():
-                a.close()
-            for q in self.qemus.values():
-                q.stop()
+        shut_down(self.sup, self.ann.values(), self.qemus.values())
 
     def rf(self, node, method, path, body=None, user="admin", password=ADMIN_PW, token=None):
         c = http.client.HTTPSConnection(ADDR[node], self.sup.redfish_port, context=_TLS,

@@ -573,6 +573,14 @@ static void login(const char *user, const char *pw, char *token, char *location)
 		strcpy(location, hdr("Location"));
 }
 
+/* GET the systems collection after seconds of idling; the status. */
+static int get_after(unsigned seconds, struct req_opts *o)
+{
+	F.now += seconds * 1000ull;
+	request_opts("GET", "/redfish/v1/Systems", NULL, o);
+	return R.status;
+}
+
 static void test_sessions(void)
 {
 	char token[80], loc[128], token2[80], loc2[128];
@@ -628,15 +636,9 @@ static void test_sessions(void)
 	/* idle expiry, and use keeps a session alive */
 	login("admin", "adminpw", token, loc);
 	o.token = token;
-	F.now += 599 * 1000;
-	request_opts("GET", "/redfish/v1/Systems", NULL, &o);
-	CHECK(R.status == 200);
-	F.now += 599 * 1000;
-	request_opts("GET", "/redfish/v1/Systems", NULL, &o);
-	CHECK(R.status == 200);
-	F.now += 601 * 1000;
-	request_opts("GET", "/redfish/v1/Systems", NULL, &o);
-	CHECK(R.status == 401);
+	CHECK(get_after(599, &o) == 200);
+	CHECK(get_after(599, &o) == 200);
+	CHECK(get_after(601, &o) == 401);
 	/* bad logins */
 	login("admin", "nope", token, loc);
 	check_error_body(401);
@@ -718,12 +720,8 @@ static void test_session_timeout(void)
 	CHECK(get("/redfish/v1/SessionService") == 200);
 	CHECK(json_integer_value(at(R.json, "SessionTimeout")) == 30);
 	o.token = token;
-	F.now += 29 * 1000;
-	request_opts("GET", "/redfish/v1/Systems", NULL, &o);
-	CHECK(R.status == 200);
-	F.now += 31 * 1000;
-	request_opts("GET", "/redfish/v1/Systems", NULL, &o);
-	CHECK(R.status == 401);
+	CHECK(get_after(29, &o) == 200);
+	CHECK(get_after(31, &o) == 401);
 	CHECK(as("admin", "PATCH", "/redfish/v1/SessionService",
 		 "{\"SessionTimeout\": 86400}") == 200);
 	CHECK(json_integer_value(at(R.json, "SessionTimeout")) == 86400);
