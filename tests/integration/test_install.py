@@ -11,6 +11,7 @@ ipmitool must drive the node's power.
     tests/run-in-journal-ns.sh /usr/bin/python3 -m pytest -v tests/integration/test_install.py
 """
 
+import functools
 import json
 import os
 import re
@@ -32,6 +33,7 @@ PREFIX = "/usr/local"
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mounts, ports)")
 
 
+@functools.cache
 def meson_opts():
     """The build's configured options (prefix, sbindir, sysconfdir...)."""
     r = subprocess.run(["meson", "introspect", "--buildoptions", str(BUILD)],
@@ -39,14 +41,10 @@ def meson_opts():
     return {o["name"]: o["value"] for o in json.loads(r.stdout)}
 
 
-def meson_dirs():
-    o = meson_opts()
-    return o["prefix"], o["sbindir"], o["libexecdir"]
-
 
 @pytest.fixture(scope="module")
 def destdir(tmp_path_factory):
-    prefix, _, _ = meson_dirs()
+    prefix = meson_opts()["prefix"]
     if prefix != PREFIX:
         pytest.skip(f"build configured with prefix {prefix}, this test mounts over {PREFIX}")
     d = tmp_path_factory.mktemp("destdir")
@@ -61,8 +59,7 @@ class InstalledSupervisor(Supervisor):
 
     def __init__(self, destdir, *args, **kw):
         self.destdir = destdir
-        _, sbindir, _ = meson_dirs()
-        self.binary = f"{PREFIX}/{sbindir}/vbmc-supervisor"
+        self.binary = f"{PREFIX}/{meson_opts()['sbindir']}/vbmc-supervisor"
         super().__init__(*args, **kw)
 
     def start(self):
@@ -106,7 +103,8 @@ def installed(destdir, tmp_path_factory):
 
 
 def test_installed_tree_has_the_parts(destdir):
-    prefix, sbindir, libexecdir = meson_dirs()
+    o = meson_opts()
+    prefix, sbindir, libexecdir = o["prefix"], o["sbindir"], o["libexecdir"]
     root = destdir / prefix.lstrip("/")
     for rel, mode in ((f"{sbindir}/vbmc-supervisor", 0o111),
                       (f"{libexecdir}/vbmc/vbmc-worker", 0o111)):
@@ -114,7 +112,7 @@ def test_installed_tree_has_the_parts(destdir):
         assert f.is_file(), f
         assert f.stat().st_mode & mode == mode, oct(f.stat().st_mode)
     # meson keeps sysconfdir /etc for the /usr/local prefix (README: /etc/vbmc)
-    etc = Path(prefix) / meson_opts()["sysconfdir"]
+    etc = Path(prefix) / o["sysconfdir"]
     unit = (root / "lib/systemd/system/vbmc-supervisor.service").read_text()
     assert f"ExecStart={prefix}/{sbindir}/vbmc-supervisor run -c {etc}/vbmc/vbmc.yml" \
         in unit, unit
@@ -124,8 +122,7 @@ def test_installed_tree_has_the_parts(destdir):
 
 def test_installed_supervisor_runs_the_libexec_worker(installed):
     sup, _ = installed
-    _, _, libexecdir = meson_dirs()
-    want = f"{PREFIX}/{libexecdir}/vbmc/vbmc-worker"
+    want = f"{PREFIX}/{meson_opts()['libexecdir']}/vbmc/vbmc-worker"
     assert re.search(rf"started: 1 nodes?, worker {re.escape(want)}$", sup.log_text(), re.M), \
         sup.log_text()
     pid = sup.node("inst-0")["pid"]
