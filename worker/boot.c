@@ -82,6 +82,8 @@ static int wanted(const struct bootctl *bc, size_t i, enum boot_target t, int *r
 {
 	const struct boot_dev *d = &bc->devs[i];
 
+	if (d->orig == -2)
+		return -2; /* no bootindex property: nothing to set */
 	if (t == BOOT_NONE || t == BOOT_BIOS)
 		return d->orig;
 	if (d->cls == t)
@@ -90,25 +92,30 @@ static int wanted(const struct bootctl *bc, size_t i, enum boot_target t, int *r
 }
 
 /* Two passes so that no two devices ever hold the same bootindex (QEMU
- * refuses that): everything to a unique temporary value, then to its
- * place.  QMP runs commands in order, so they can all be sent at once. */
+ * refuses that): each device that moves goes to a unique temporary value,
+ * then to its place.  A device that stays put is not touched: its value is
+ * wanted by no other device, and a new worker that finds QEMU already in
+ * the wanted order (a restart under an override) changes nothing, so the
+ * firmware never sees a half-done order.  QMP runs commands in order, so
+ * they can all be sent at once. */
 static void apply(struct worker_ctx *w, enum boot_target t)
 {
 	struct bootctl *bc = bc_of(w);
-	int rank = 0, v;
+	int want[BOOT_MAX_DEVS];
+	int rank = 0;
 
 	for (size_t i = 0; i < bc->n; i++)
-		if (bc->devs[i].cur >= 0) {
+		want[i] = wanted(bc, i, t, &rank);
+	for (size_t i = 0; i < bc->n; i++)
+		if (bc->devs[i].cur >= 0 && bc->devs[i].cur != want[i]) {
 			qom_set(w, bc->devs[i].path, BOOT_TEMP_BASE + (int)i);
 			bc->devs[i].cur = BOOT_TEMP_BASE + (int)i;
 		}
-	for (size_t i = 0; i < bc->n; i++) {
-		v = wanted(bc, i, t, &rank);
-		if (v != bc->devs[i].cur) {
-			qom_set(w, bc->devs[i].path, v);
-			bc->devs[i].cur = v;
+	for (size_t i = 0; i < bc->n; i++)
+		if (want[i] != bc->devs[i].cur) {
+			qom_set(w, bc->devs[i].path, want[i]);
+			bc->devs[i].cur = want[i];
 		}
-	}
 	bc->applied = t;
 	bc->applied_valid = true;
 	if (t != BOOT_NONE && t != BOOT_BIOS && rank == 0)

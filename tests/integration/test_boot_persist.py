@@ -215,7 +215,7 @@ def test_continuous_survives_worker_kill(bmc):
 def test_override_set_over_ipmi_survives(bmc):
     """IPMI's own bytes come back too: the EFI bit and persistence."""
     bmc.ipmitool("chassis", "bootdev", "disk", "options=persistent,efiboot")
-    wait_until(lambda: first(bootindexes(bmc.q)) == "disk0", 10, 0.05, "disk0 first")
+    settled_with_first(bmc.q, "disk0")
     before = bmc.ipmi_boot()
     assert before["valid"] and before["persistent"] and before["efi"], before
     bmc.kill_worker()
@@ -229,12 +229,18 @@ def test_override_set_over_ipmi_survives(bmc):
 
 def test_pending_once_survives_worker_kill(bmc):
     bmc.set_boot(BootSourceOverrideTarget="Hdd", BootSourceOverrideEnabled="Once")
-    wait_until(lambda: first(bootindexes(bmc.q)) == "disk0", 10, 0.05, "disk0 first")
+    # disk0 is first in the original order too: wait for the override's own
+    # values, not just for disk0 to lead, before killing the worker
+    override = {"disk0": 1, "net0": 102, "cd0": -1}
+    assert settled_with_first(bmc.q, "disk0") == override
     bmc.kill_worker()
     b = bmc.boot()
     assert (b["BootSourceOverrideTarget"], b["BootSourceOverrideEnabled"]) == \
         ("Hdd", "Once"), b
-    assert first(bootindexes(bmc.q)) == "disk0"
+    # QEMU already holds the wanted order: the new worker leaves it alone
+    # (worker/boot.c apply), so no read can catch a half-done order
+    assert bootindexes(bmc.q) == override
+    wait_indexes(bmc.q, override)
     # the next reset uses it up, and the original order comes back
     r = bmc.rf.post(SYS_RESET, {"ResetType": "ForceRestart"})
     assert r.status in (200, 204), r
@@ -275,7 +281,7 @@ def test_qemu_restarted_with_other_devices(bmc, tmp_path):
     again with other bootindexes keeps its own (logged), and the override
     still applies to it."""
     bmc.set_boot(BootSourceOverrideTarget="Pxe", BootSourceOverrideEnabled="Continuous")
-    wait_until(lambda: first(bootindexes(bmc.q)) == "net0", 10, 0.05, "net0 first")
+    settled_with_first(bmc.q, "net0")
     bmc.wait_saved("pxe", "continuous")
     pid = bmc.sup.node(bmc.name)["pid"]
     bmc.log.mark()
@@ -285,7 +291,7 @@ def test_qemu_restarted_with_other_devices(bmc, tmp_path):
     bmc.q = same_path_qemu(bmc.q, tmp_path / "q2", guest=False, extra_args=args)
     own = {"net0": 5, "disk0": 3, "cd0": -1}
     bmc.log.wait(bmc.name, "new or changed", ident="vbmc-worker", timeout=20)
-    wait_until(lambda: first(bootindexes(bmc.q)) == "net0", 10, 0.05, "net0 first")
+    settled_with_first(bmc.q, "net0")
     assert bmc.sup.node(bmc.name)["pid"] == pid   # the same worker, a new QMP connection
     bmc.set_boot(BootSourceOverrideTarget="None")
     wait_indexes(bmc.q, own)
