@@ -383,6 +383,15 @@ void power_request(struct power *p, enum power_action a, power_done_cb cb, void 
 		answer(cb, arg, POWER_E_UNAVAILABLE, "no QMP connection");
 		return;
 	}
+	/* A retry after a failed attempt (the back-off has grown): QEMU did
+	 * not answer last time and most likely will not within the 5 s
+	 * deadline now; say so at once, as a BMC whose host is unreachable
+	 * does, instead of holding the client.  A first attempt, or one after
+	 * a connection that worked, still queues: it normally takes ms. */
+	if (p->link == LINK_CONNECTING && p->backoff_ms > BACKOFF_MIN_MS) {
+		answer(cb, arg, POWER_E_UNAVAILABLE, "QMP not answering, retrying");
+		return;
+	}
 	if (p->queued >= POWER_QUEUE_MAX) {
 		answer(cb, arg, POWER_E_BUSY, "another power action is running");
 		return;
@@ -487,11 +496,10 @@ static void link_lost(struct power *p, const char *reason)
 	bool was_up = p->link == LINK_UP;
 	char buf[256];
 
-	link_down(p);
-	if (p->freeing)
-		return;
+	/* The reason first: a status that shows power unknown shows why. */
 	snprintf(buf, sizeof(buf), "QMP connection lost: %s", reason);
 	report_error(p, buf);
+	link_down(p);
 	if (p->freeing)
 		return;
 	want_qmp_later(p, was_up ? 0 : backoff_next(p));

@@ -231,10 +231,15 @@ def alive(pid):
 
 
 def new_worker(sup, name, old_pid, timeout=15):
-    """Wait for a worker of name other than old_pid that serves; its status."""
+    """Wait for a worker of name other than old_pid that serves and has its
+    QMP link up (QEMU is on in every test that kills a worker); its status.
+    "serving" alone comes before the worker asks for QMP: until
+    query-status has answered, PowerState is absent and power requests
+    get 503."""
     def ok():
         s = sup.node(name)
-        return s["state"] == "serving" and s["pid"] not in (0, old_pid) and s
+        return (s["state"] == "serving" and s["power"] == "on" and
+                s["pid"] not in (0, old_pid) and s)
     return wait_until(ok, timeout, 0.05, f"a new worker for {name}")
 
 

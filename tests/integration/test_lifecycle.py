@@ -520,10 +520,10 @@ def _restart_checks(sup, before, ann_before, guests_by_name, journal):
         assert announced_count(g.q) == ann_before[n], n
         assert g.q.status() == "running"
     if Journal.available():
-        lines = sup_log_lines(sup, journal)
+        # journald stores entries a little after they are sent: wait for them
         for n, g in guests_by_name.items():
-            assert f"restored BMC address {g.addr} from state" in \
-                "\n".join(sup_log_lines(sup, journal, node=n))
+            sup_log_wait(sup, journal, f"restored BMC address {g.addr} from state", 10, node=n)
+        lines = sup_log_lines(sup, journal)
         assert not [ln for ln in lines if "announced BMC address" in ln], lines
     return s
 

@@ -74,7 +74,7 @@ SOFT_OFF = 60
 # G's power-button handler waits this long before it powers off (kernel
 # argument vbmc_poweroff_delay, contrib/mkguest.sh): a graceful shutdown
 # lasts long enough for PoweringOff to be seen.
-POWEROFF_DELAY = 1
+POWEROFF_DELAY = 3
 BUTTON_MSG = "vbmc-guest: power button, powering off in"
 
 ROOT = "/redfish/v1"
@@ -985,18 +985,24 @@ def test_reset_on_shows_powering_on_while_qemu_works(b):
     assert b.q.status() == "paused"
     drain(b.q)
     pid = b.q.pid
+    # polled over one connection opened beforehand: no TLS handshake
+    # inside the window QEMU is held
+    conn = b.rf.connect()
+    b.rf.get(SYSTEM, conn=conn)
     os.kill(pid, signal.SIGSTOP)
     try:
         with ThreadPoolExecutor(1) as ex:
             fut = ex.submit(reset, b, "On")
-            # the worker's QMP timeout is 5 s: release QEMU well before
-            wait_until(lambda: b.power() == "PoweringOn", 2, 0.02, "PoweringOn")
-            assert b.rf.doc(CHASSIS)["PowerState"] == "PoweringOn"
+            # the worker's QMP timeout is 5 s: release QEMU before that
+            wait_until(lambda: b.rf.get(SYSTEM, conn=conn).json["PowerState"] == "PoweringOn",
+                       3.5, 0.02, "PoweringOn")
+            assert b.rf.get(CHASSIS, conn=conn).json["PowerState"] == "PoweringOn"
             assert not fut.done(), f"answered before QEMU did: {fut.result()}"
             os.kill(pid, signal.SIGCONT)
             r = fut.result(30)
     finally:
         os.kill(pid, signal.SIGCONT)
+        conn.close()
     assert ok(r), r
     b.q.wait_event("RESET", 5)
     b.q.wait_event("RESUME", 5)
@@ -1177,7 +1183,7 @@ def test_boot_override_once(b, target, mode):
     r = reset(b, "ForceRestart")
     assert ok(r), r
     b.q.wait_event("RESET", 5)
-    wait_until(lambda: boot(b)["BootSourceOverrideEnabled"] == "Disabled", 5, 0.05,
+    wait_until(lambda: boot(b)["BootSourceOverrideEnabled"] == "Disabled", 15, 0.05,
                "the Once override used up")
     wait_boot_order(b.q, None)
     assert not ipmi_boot(b)["valid"]
@@ -1216,7 +1222,7 @@ def test_boot_once_used_up_by_a_reset_vbmc_did_not_make(b):
     set_boot(b, BootSourceOverrideTarget="Cd", BootSourceOverrideEnabled="Once")
     wait_boot_order(b.q, "Cd")
     b.q.qmp("system_reset")
-    wait_until(lambda: boot(b)["BootSourceOverrideEnabled"] == "Disabled", 5, 0.05,
+    wait_until(lambda: boot(b)["BootSourceOverrideEnabled"] == "Disabled", 15, 0.05,
                "Once used up by an observed reset")
     wait_boot_order(b.q, None)
 
@@ -1835,7 +1841,7 @@ def test_sushy_power_and_boot(b, auth_kind, no_ca_bundle):
         system.reset_system(sushy.RESET_FORCE_RESTART)
         b.q.wait_event("RESET", 5)
         wait_until(lambda: (system.refresh() or system.boot.enabled) ==
-                   sushy.BOOT_SOURCE_ENABLED_DISABLED, 5, 0.05, "Once used up")
+                   sushy.BOOT_SOURCE_ENABLED_DISABLED, 15, 0.05, "Once used up")
         wait_boot_order(b.q, None)
 
         system.set_system_boot_options(sushy.BOOT_SOURCE_TARGET_HDD,
@@ -1966,9 +1972,13 @@ def test_qemu_side_changes_show_in_redfish(b):
     once too: the state is tracked from QMP events."""
     ensure_on(b)
     b.q.qmp("stop")
-    wait_until(lambda: b.power() == "Off", 2, 0.02, "Off after a QEMU-side stop")
+    t0 = time.monotonic()
+    wait_until(lambda: b.power() == "Off", 10, 0.02, "Off after a QEMU-side stop")
+    print(f"Off shown {time.monotonic() - t0:.3f}s after a QEMU-side stop")
     b.q.qmp("cont")
-    wait_until(lambda: b.power() == "On", 2, 0.02, "On after a QEMU-side cont")
+    t0 = time.monotonic()
+    wait_until(lambda: b.power() == "On", 10, 0.02, "On after a QEMU-side cont")
+    print(f"On shown {time.monotonic() - t0:.3f}s after a QEMU-side cont")
 
 
 # ================================================================== 9. schemas
@@ -2148,10 +2158,25 @@ def test_robustness_concurrency_slow_clients(b, nodes):
     ctx.set_alpn_protocols(["h2"])
     h2_idle = ctx.wrap_socket(h2_idle, server_hostname=b.addr)
     assert h2_idle.selected_alpn_protocol() == "h2"
+    # each slow one is watched from now on, so that when it is dropped is
+    # seen when it happens, not when the burst below is over
+    drops = {}
+
+    def watch(what, sock):
+        dt = _dropped_within(sock, 40)
+        drops[what] = None if dt is None else time.monotonic() - t_open
+    watched = [(f"half a request #{i}", x) for i, x in enumerate(slow)] + \
+        [("no TLS hello", silent), ("idle HTTP/2", h2_idle)]
+    watchers = [threading.Thread(target=watch, args=w) for w in watched]
+    for t in watchers:
+        t.start()
     try:
+        # not blocked: slow clients holding the server would cost >= 10 s
         t0 = time.monotonic()
         r = b.rf.get(SYSTEM)
-        assert r.status == 200 and time.monotonic() - t0 < 2, r
+        took = time.monotonic() - t0
+        print(f"a GET with slow clients connected: {took:.3f}s")
+        assert r.status == 200 and took < 5, (r, took)
 
         # 100 connections at once, each with keep-alive GETs
         barrier = threading.Barrier(100, timeout=60)
@@ -2176,17 +2201,19 @@ def test_robustness_concurrency_slow_clients(b, nodes):
 
         # the slow ones are dropped in time (10 s request and handshake
         # timeouts, docs/REDFISH.md), the fast path was never blocked
-        for what, s in [("half a request", x) for x in slow] + [("no TLS hello", silent),
-                                                                 ("idle HTTP/2", h2_idle)]:
-            dt = _dropped_within(s, 30)
-            assert dt is not None, f"{what}: still open after 30 s"
-            alive = time.monotonic() - t_open
+        for t in watchers:
+            t.join(45)
+        for what, _ in watched:
+            alive = drops.get(what)
+            assert alive is not None, f"{what}: still open after 40 s"
             print(f"{what}: dropped {alive:.1f}s after it opened")
             # docs/REDFISH.md: 10 s handshake / request / idle timeouts
             assert alive < 20, f"{what}: dropped only after {alive:.1f}s"
     finally:
         for s in slow + [silent, h2_idle]:
             s.close()
+        for t in watchers:
+            t.join(45)
     assert b.rf.get(SYSTEM).status == 200
     # the power action path still works after all that
     drain(b.q)

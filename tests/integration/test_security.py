@@ -154,7 +154,9 @@ def test_secrets_never_logged(nodes):
     sup.signal(1)
     old = sup.node("sa")["pid"]
     os.kill(old, 9)
-    sup.wait_node("sa", state="serving")
+    # the new worker, not the killed one's last status, with its config in
+    wait_until(lambda: (lambda n: n["pid"] not in (0, old) and n["state"] == "serving" and
+                        n["power"] == "on")(sup.node("sa")), 15, 0.05, "a new worker serving")
 
     key_files = sorted((sup.dir / "state" / "tls").glob("*.key"))
     assert key_files, "no generated key"

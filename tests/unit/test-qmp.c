@@ -778,8 +778,8 @@ static void test_power_backoff(void)
 static void test_power_status_timeout(void)
 {
 	struct power *p = power_setup(300, 0, 0);
-	struct peer pe = {0};
-	struct res x = {0};
+	struct peer pe = {0}, pe2 = {0};
+	struct res x = {0}, y = {0};
 
 	power_qmp_attach(p, peer_start(&pe, true));
 	/* Requests before the state is known wait for it. */
@@ -790,8 +790,15 @@ static void test_power_status_timeout(void)
 	CHECK(x.calls == 1 && x.r == POWER_E_UNAVAILABLE);
 	CHECK(power_get_state(p) == POWER_STATE_UNKNOWN);
 	WAIT_FOR(po.want == 1, 2000);
+	/* The retry after that failure: a request does not wait for the
+	 * deadline again, it is refused at once. */
+	power_qmp_attach(p, peer_start(&pe2, true));
+	power_request(p, POWER_ON, done_cb, &y);
+	CHECK(y.calls == 1 && y.r == POWER_E_UNAVAILABLE);
+	CHECK(strstr(y.detail, "retrying") != NULL);
 	power_free(p);
 	peer_close(&pe);
+	peer_close(&pe2);
 	spin(20);
 }
 
