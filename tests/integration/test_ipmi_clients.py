@@ -285,11 +285,21 @@ class Node:
 
     def wait_firmware_idle(self, mark=0, timeout=30):
         """SeaBIOS, (re)started after `mark`, found nothing to boot and idles
-        with its own interrupt table in place; returns a new mark."""
+        with its own interrupt table in place; returns a new mark.  The log
+        must also have stayed the same for 1 s: right after a reset, until
+        the new SeaBIOS prints its banner, the log still ends with the last
+        boot's "No bootable device." (an NMI sent then hits POST and is
+        lost)."""
+        seen = {"len": -1, "since": 0.0}
+
         def idle():
             text = self.firmware_log()[mark:]
+            now = time.monotonic()
+            if len(text) != seen["len"]:
+                seen.update(len=len(text), since=now)
             banner = text.rfind("SeaBIOS (version")
-            return banner >= 0 and "No bootable device." in text[banner:]
+            return (banner >= 0 and "No bootable device." in text[banner:] and
+                    now - seen["since"] >= 1.0)
         try:
             wait_until(idle, timeout, 0.05, "SeaBIOS idle")
         except TimeoutError:

@@ -115,6 +115,14 @@ class QmpClient(_SocketClient):
         self.sock = _connect_unix(self.path, timeout)
         try:
             self.greeting = self._read_msg(timeout)
+            # QEMU 7.2 can send an event before the greeting: a client that
+            # connects as soon as the socket exists, while the VM is being
+            # started, may get RESUME first (the monitor is not yet in
+            # capabilities negotiation, which is what holds events back).
+            # vbmc's own client copes (worker/qmp.c); so must this one.
+            while "event" in self.greeting and "QMP" not in self.greeting:
+                self.events.append(self.greeting)
+                self.greeting = self._read_msg(timeout)
             if "QMP" not in self.greeting:
                 raise ConnectionError(f"{self.path}: not a QMP greeting: {self.greeting}")
             self.cmd("qmp_capabilities")

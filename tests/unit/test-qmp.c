@@ -572,16 +572,32 @@ static void test_qmp_broken(void)
 
 static void test_qmp_events_before_greeting(void)
 {
-	struct peer pe = {0};
+	struct peer pe = {0}, pe2 = {0};
 	struct qobs o = {0};
 	struct qmp *q = qmp_new(loop, &qcbs, &o);
 
+	/* QEMU itself does this while it starts the VM (RESUME before the
+	 * greeting): the event is skipped, the connection kept. */
 	CHECK(qmp_attach(q, peer_start(&pe, false)) == 0);
+	peer_event(&pe, "RESUME");
+	spin(50);
+	CHECK(o.lost == 0 && o.events == 0 && o.ready == 0);
+	peer_send(&pe, greeting);
+	WAIT_FOR(o.ready == 1, 2000);
 	peer_event(&pe, "STOP");
+	WAIT_FOR(o.events == 1, 2000);
+	CHECK(o.lost == 0);
+	qmp_free(q);
+	peer_close(&pe);
+	/* anything else before the greeting is not QMP: dropped */
+	memset(&o, 0, sizeof(o));
+	q = qmp_new(loop, &qcbs, &o);
+	CHECK(qmp_attach(q, peer_start(&pe2, false)) == 0);
+	peer_send(&pe2, "{\"return\": {}}");
 	WAIT_FOR(o.lost == 1, 2000);
 	CHECK(o.events == 0 && o.ready == 0);
 	qmp_free(q);
-	peer_close(&pe);
+	peer_close(&pe2);
 	spin(20);
 }
 
