@@ -186,6 +186,14 @@ def sup_log_lines(sup, journal, node=None):
     return sup.log_text().splitlines()
 
 
+def saved_text(statefile):
+    """The state file's text, "" while it does not exist yet."""
+    try:
+        return statefile.read_text()
+    except FileNotFoundError:
+        return ""
+
+
 def ss_udp(port):
     r = subprocess.run(["ss", "-H", "-ulnp", f"sport = :{port}"], stdout=subprocess.PIPE,
                        text=True, check=True)
@@ -534,6 +542,9 @@ def test_supervisor_restart_restores_nodes(guests, sups, tmp_path, journal):
     gb = {A: a, B: b}
     bring_up_all(sup, gb, pending)
     statefile = sup.dir / "state" / "nodes.json"
+    # saves are batched (supervisor/state.c): "serving" can come first
+    wait_until(lambda: all(g.addr in saved_text(statefile) for g in gb.values()), 5, 0.02,
+               "both addresses saved")
     assert stat.S_IMODE(statefile.stat().st_mode) == 0o600
     before = sup.status()
     ann = {n: announced_count(g.q) for n, g in gb.items()}
@@ -593,7 +604,7 @@ def test_sighup_adds_and_removes_nodes(guests, sups, tmp_path):
     assert sup.node(A)["pid"] == sa["pid"]
     # The address reaches the disk within the state file's batching delay.
     statefile = sup.dir / "state" / "nodes.json"
-    wait_until(lambda: ADDR_B in statefile.read_text(), 5, 0.02, "B's address saved")
+    wait_until(lambda: ADDR_B in saved_text(statefile), 5, 0.02, "B's address saved")
 
     # Remove B.
     sup.write_config({A: a.q})
@@ -602,7 +613,7 @@ def test_sighup_adds_and_removes_nodes(guests, sups, tmp_path):
     wait_until(lambda: not alive(sb["pid"]), 5, 0.05, "B's worker gone")
     assert not worker_pids([B])
     assert ADDR_B not in ss_udp(sup.ipmi_port)
-    wait_until(lambda: ADDR_B not in statefile.read_text(), 5, 0.02, "B's address dropped")
+    wait_until(lambda: ADDR_B not in saved_text(statefile), 5, 0.02, "B's address dropped")
     sa2 = sup.node(A)
     assert (sa2["pid"], sa2["state"], sa2["power"]) == (sa["pid"], "serving", "on")
     assert sup.proc.poll() is None
