@@ -172,13 +172,17 @@ class Supervisor:
     def node(self, name):
         return self.status()[name]
 
-    def wait_node(self, name, timeout=30, **want):
-        """Wait until status of `name` has every key=value of want."""
+    def wait_node(self, name, timeout=30, old_pid=None, **want):
+        """Wait until status of `name` has every key=value of want; with
+        old_pid, also a worker other than that one (a restarted worker: the
+        status may still show the old one for a moment)."""
         last = {}
 
         def ok():
             nonlocal last
             last = self.node(name)
+            if old_pid is not None and last.get("pid") in (0, old_pid):
+                return False
             return all(last.get(k) == v for k, v in want.items()) and last
         try:
             return wait_until(ok, timeout, 0.1, f"{name} {want}")

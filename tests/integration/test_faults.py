@@ -236,11 +236,7 @@ def new_worker(sup, name, old_pid, timeout=15):
     "serving" alone comes before the worker asks for QMP: until
     query-status has answered, PowerState is absent and power requests
     get 503."""
-    def ok():
-        s = sup.node(name)
-        return (s["state"] == "serving" and s["power"] == "on" and
-                s["pid"] not in (0, old_pid) and s)
-    return wait_until(ok, timeout, 0.05, f"a new worker for {name}")
+    return sup.wait_node(name, timeout, old_pid=old_pid, state="serving", power="on")
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,6 @@ def meson_opts():
     return {o["name"]: o["value"] for o in json.loads(r.stdout)}
 
 
-
 @pytest.fixture(scope="module")
 def destdir(tmp_path_factory):
     prefix = meson_opts()["prefix"]

@@ -315,7 +315,7 @@ def test_crash_backoff_failed_and_recovery(tmp_path, qemu, qemu2):
                     assert e.errno == errno.EADDRINUSE, e
                     return False
                 return True
-            wait_until(take_port, 1.4, 0.01, "the port of the killed worker")
+            wait_until(take_port, 1, 0.01, "the port of the killed worker")
             failed = o.sup.wait_node("bo1", state="failed", timeout=15)
             t_failed = time.monotonic()
             # from the kill: the respawn delay starts there, not when the

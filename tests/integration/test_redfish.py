@@ -993,9 +993,9 @@ def test_reset_on_shows_powering_on_while_qemu_works(b):
     try:
         with ThreadPoolExecutor(1) as ex:
             fut = ex.submit(reset, b, "On")
-            # the worker's QMP timeout is 5 s: release QEMU before that
+            # the worker's QMP timeout is 5 s: release QEMU well before
             wait_until(lambda: b.rf.get(SYSTEM, conn=conn).json["PowerState"] == "PoweringOn",
-                       3.5, 0.02, "PoweringOn")
+                       2, 0.02, "PoweringOn")
             assert b.rf.get(CHASSIS, conn=conn).json["PowerState"] == "PoweringOn"
             assert not fut.done(), f"answered before QEMU did: {fut.result()}"
             os.kill(pid, signal.SIGCONT)
@@ -1183,7 +1183,7 @@ def test_boot_override_once(b, target, mode):
     r = reset(b, "ForceRestart")
     assert ok(r), r
     b.q.wait_event("RESET", 5)
-    wait_until(lambda: boot(b)["BootSourceOverrideEnabled"] == "Disabled", 15, 0.05,
+    wait_until(lambda: boot(b)["BootSourceOverrideEnabled"] == "Disabled", 5, 0.05,
                "the Once override used up")
     wait_boot_order(b.q, None)
     assert not ipmi_boot(b)["valid"]
@@ -1222,7 +1222,7 @@ def test_boot_once_used_up_by_a_reset_vbmc_did_not_make(b):
     set_boot(b, BootSourceOverrideTarget="Cd", BootSourceOverrideEnabled="Once")
     wait_boot_order(b.q, "Cd")
     b.q.qmp("system_reset")
-    wait_until(lambda: boot(b)["BootSourceOverrideEnabled"] == "Disabled", 15, 0.05,
+    wait_until(lambda: boot(b)["BootSourceOverrideEnabled"] == "Disabled", 5, 0.05,
                "Once used up by an observed reset")
     wait_boot_order(b.q, None)
 
@@ -1841,7 +1841,7 @@ def test_sushy_power_and_boot(b, auth_kind, no_ca_bundle):
         system.reset_system(sushy.RESET_FORCE_RESTART)
         b.q.wait_event("RESET", 5)
         wait_until(lambda: (system.refresh() or system.boot.enabled) ==
-                   sushy.BOOT_SOURCE_ENABLED_DISABLED, 15, 0.05, "Once used up")
+                   sushy.BOOT_SOURCE_ENABLED_DISABLED, 5, 0.05, "Once used up")
         wait_boot_order(b.q, None)
 
         system.set_system_boot_options(sushy.BOOT_SOURCE_TARGET_HDD,
@@ -1971,14 +1971,17 @@ def test_qemu_side_changes_show_in_redfish(b):
     """Power changes nobody asked the BMC for (QEMU's own monitor) show at
     once too: the state is tracked from QMP events."""
     ensure_on(b)
-    b.q.qmp("stop")
-    t0 = time.monotonic()
-    wait_until(lambda: b.power() == "Off", 10, 0.02, "Off after a QEMU-side stop")
-    print(f"Off shown {time.monotonic() - t0:.3f}s after a QEMU-side stop")
-    b.q.qmp("cont")
-    t0 = time.monotonic()
-    wait_until(lambda: b.power() == "On", 10, 0.02, "On after a QEMU-side cont")
-    print(f"On shown {time.monotonic() - t0:.3f}s after a QEMU-side cont")
+    conn = b.rf.connect()  # one connection: the polls below time vbmc, not TLS
+    try:
+        def power():
+            return b.rf.get(SYSTEM, conn=conn).json["PowerState"]
+        power()
+        b.q.qmp("stop")
+        wait_until(lambda: power() == "Off", 2, 0.02, "Off after a QEMU-side stop")
+        b.q.qmp("cont")
+        wait_until(lambda: power() == "On", 2, 0.02, "On after a QEMU-side cont")
+    finally:
+        conn.close()
 
 
 # ================================================================== 9. schemas
@@ -2176,7 +2179,7 @@ def test_robustness_concurrency_slow_clients(b, nodes):
         r = b.rf.get(SYSTEM)
         took = time.monotonic() - t0
         print(f"a GET with slow clients connected: {took:.3f}s")
-        assert r.status == 200 and took < 5, (r, took)
+        assert r.status == 200 and took < 2, (r, took)
 
         # 100 connections at once, each with keep-alive GETs
         barrier = threading.Barrier(100, timeout=60)

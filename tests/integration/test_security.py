@@ -155,8 +155,7 @@ def test_secrets_never_logged(nodes):
     old = sup.node("sa")["pid"]
     os.kill(old, 9)
     # the new worker, not the killed one's last status, with its config in
-    wait_until(lambda: (lambda n: n["pid"] not in (0, old) and n["state"] == "serving" and
-                        n["power"] == "on")(sup.node("sa")), 15, 0.05, "a new worker serving")
+    sup.wait_node("sa", 15, old_pid=old, state="serving", power="on")
 
     key_files = sorted((sup.dir / "state" / "tls").glob("*.key"))
     assert key_files, "no generated key"
@@ -369,9 +368,7 @@ def test_generated_certificate_served_and_kept(cert_node):
     # 1. the worker killed: the new one serves the same certificate
     old = sup.node(CERT_NODE)
     os.kill(old["pid"], signal.SIGKILL)
-    wait_until(lambda: (lambda n: n["pid"] not in (0, old["pid"]) and
-                        n["state"] == "serving")(sup.node(CERT_NODE)),
-               15, 0.05, "a new worker serving")
+    sup.wait_node(CERT_NODE, 15, old_pid=old["pid"], state="serving")
     der2 = served_cert(CERT_ADDR, sup.redfish_port)
     assert hashlib.sha256(der2).hexdigest() == fp, "another certificate after kill -9"
 
@@ -379,9 +376,7 @@ def test_generated_certificate_served_and_kept(cert_node):
     before = sup.node(CERT_NODE)["pid"]
     assert sup.stop() == 0
     sup.start()
-    wait_until(lambda: (lambda n: n["pid"] not in (0, before) and n["state"] == "serving"
-                        and n["address"] == CERT_ADDR)(sup.node(CERT_NODE)),
-               30, 0.1, "serving again after the supervisor restart")
+    sup.wait_node(CERT_NODE, 30, old_pid=before, state="serving", address=CERT_ADDR)
     der3 = served_cert(CERT_ADDR, sup.redfish_port)
     assert hashlib.sha256(der3).hexdigest() == fp, "another certificate after a restart"
     assert crt_file.stat().st_mtime_ns == mtime, "the certificate file was rewritten"
